@@ -1,0 +1,1 @@
+"""Published contract of the planning-bureau ledger: events, commands, receipts, subjects (data only)."""

@@ -1,0 +1,53 @@
+"""The one codec: typed encoders/decoders built once, canonical bytes and the commit hash."""
+
+from __future__ import annotations
+
+import hashlib
+
+import msgspec
+
+from contracts.commands import Submission, WorkflowRequest
+from contracts.envelope import Commit
+from contracts.events import DomainEvent
+from contracts.receipts import Receipt
+
+# Canonical form: JSON with keys sorted at every level, no whitespace. The commit hash is
+# SHA-256 of exactly the bytes stored, so verifying needs no re-encoding.
+_canonical = msgspec.json.Encoder(order="sorted")
+_encoder = msgspec.json.Encoder()
+
+commit_decoder = msgspec.json.Decoder(Commit)
+submission_decoder = msgspec.json.Decoder(Submission)
+receipt_decoder = msgspec.json.Decoder(Receipt)
+event_decoder = msgspec.json.Decoder(DomainEvent)
+workflow_decoder = msgspec.json.Decoder(WorkflowRequest)
+
+
+def canonical(obj: object) -> bytes:
+    return _canonical.encode(obj)
+
+
+def encode(obj: object) -> bytes:
+    return _encoder.encode(obj)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def encode_commit(commit: Commit) -> tuple[bytes, str]:
+    """Canonical body of a commit and its hash."""
+    body = _canonical.encode(commit)
+    return body, sha256_hex(body)
+
+
+def decode_commit(body: bytes) -> Commit:
+    return commit_decoder.decode(body)
+
+
+def decode_submission(body: bytes) -> Submission:
+    return submission_decoder.decode(body)
+
+
+def decode_receipt(body: bytes) -> Receipt:
+    return receipt_decoder.decode(body)

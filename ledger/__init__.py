@@ -1,0 +1,1 @@
+"""Shared code of the ledger services: event log client, calendar, settings, runtime and CLI."""

@@ -1,0 +1,1 @@
+"""Ledger services; they never import each other, only contracts/ and ledger/."""
