@@ -9,7 +9,7 @@ import msgspec
 from contracts.commands import Submission, WorkflowRequest
 from contracts.envelope import Commit
 from contracts.events import DomainEvent
-from contracts.receipts import Receipt
+from contracts.receipts import Accepted, Receipt, Rejected
 
 # Canonical form: JSON with keys sorted at every level, no whitespace. The commit hash is
 # SHA-256 of exactly the bytes stored, so verifying needs no re-encoding.
@@ -49,5 +49,6 @@ def decode_submission(body: bytes) -> Submission:
     return submission_decoder.decode(body)
 
 
-def decode_receipt(body: bytes) -> Receipt:
-    return receipt_decoder.decode(body)
+def decode_receipt(body: bytes) -> Accepted | Rejected:
+    receipt: Accepted | Rejected = receipt_decoder.decode(body)
+    return receipt

@@ -1,0 +1,325 @@
+"""The event log on JetStream: provisioning, atomic optimistic appends, project loads, ordered replay."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import Literal
+
+import msgspec
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext, api
+
+from contracts.codec import decode_commit, encode_commit, sha256_hex
+from contracts.envelope import Commit, Envelope, Recorded
+from contracts.subjects import HASH_HEADER, Subjects
+from contracts.types import GENESIS_HASH
+from ledger.logtime import ack_subject_time, parse_nats_time
+
+WRONG_LAST_SEQUENCE = 10071  # JSStreamWrongLastSequenceErrF
+DUPLICATE_WINDOW_S = 120.0
+
+
+class ConcurrencyConflict(Exception):
+    """Another writer appended to the same key after the version this writer read."""
+
+    def __init__(self, subject: str, expected: int) -> None:
+        super().__init__(f"{subject}: expected last sequence {expected}, but another commit landed first")
+        self.subject = subject
+        self.expected = expected
+
+
+class ChainMismatch(Exception):
+    """The commit's prev_hash or number does not continue the key's hash chain: refused."""
+
+
+class AppendResult(msgspec.Struct, frozen=True, kw_only=True):
+    seq: int
+    hash: str
+    duplicate: bool = False
+
+
+class Loaded(msgspec.Struct, frozen=True, kw_only=True):
+    """One key's history: `version` is the last stream sequence on its subject (0 = none)."""
+
+    records: list[Recorded]
+    version: int
+    last_hash: str
+    last_number: int
+
+
+def stream_config(subjects: Subjects, *, replicas: int = 1) -> api.StreamConfig:
+    """Immutable log: limits retention with no limits, no delete, no purge, no rollup, no TTL."""
+    return api.StreamConfig(
+        name=subjects.events_stream,
+        subjects=subjects.events_filter,
+        retention=api.RetentionPolicy.LIMITS,
+        storage=api.StorageType.FILE,
+        max_msgs=-1,
+        max_bytes=-1,
+        max_age=0,
+        max_msgs_per_subject=-1,
+        num_replicas=replicas,
+        duplicate_window=DUPLICATE_WINDOW_S,
+        deny_delete=True,
+        deny_purge=True,
+        allow_rollup_hdrs=False,
+        allow_direct=True,
+        allow_msg_ttl=False,
+    )
+
+
+async def provision(js: JetStreamContext, subjects: Subjects, *, replicas: int = 1) -> None:
+    """Create the event-log stream, or check an existing one is still immutable. Idempotent."""
+    wanted = stream_config(subjects, replicas=replicas)
+    try:
+        info = await js.stream_info(subjects.events_stream)
+    except nats.js.errors.NotFoundError:
+        await js.add_stream(wanted)
+        return
+    have = info.config
+    unsafe = [
+        name
+        for name, ok in (
+            ("deny_delete", have.deny_delete),
+            ("deny_purge", have.deny_purge),
+            ("allow_rollup_hdrs", not have.allow_rollup_hdrs),
+            ("max_age", not have.max_age),
+            ("max_msgs", (have.max_msgs or -1) < 0),
+            ("max_bytes", (have.max_bytes or -1) < 0),
+            ("allow_direct", bool(have.allow_direct)),
+        )
+        if not ok
+    ]
+    if unsafe:
+        raise RuntimeError(
+            f"stream {subjects.events_stream} exists but is not immutable ({', '.join(unsafe)}); "
+            "an admin must fix it by hand — refusing to run on a log that can lose history"
+        )
+
+
+class EventLog:
+    """Client of the log. Holds no state but a cache of (seq → hash, number) it has seen."""
+
+    def __init__(self, nc: NATS, subjects: Subjects, *, timeout: float = 5.0) -> None:
+        self.nc = nc
+        self.js = nc.jetstream(timeout=timeout)
+        self.subjects = subjects
+        self.timeout = timeout
+        self._tip: dict[str, tuple[int, str, int]] = {}
+
+    # -- append ---------------------------------------------------------------------------------
+
+    async def append(self, commit: Commit, *, expected_version: int) -> AppendResult:
+        """Append one commit (one command's events) iff the key's last sequence is expected_version.
+
+        A retry of a commit that already landed (lost ack) is reported as success with
+        duplicate=True; a real conflict raises ConcurrencyConflict; a commit that does not
+        continue the key's hash chain raises ChainMismatch and nothing is written.
+        """
+        subject = self._subject(commit)
+        await self._check_chain(subject, commit, expected_version)
+        body, digest = encode_commit(commit)
+        headers = {
+            "Nats-Expected-Last-Subject-Sequence": str(expected_version),
+            "Nats-Msg-Id": commit.commit_id,
+            HASH_HEADER: digest,
+        }
+        try:
+            ack = await self.js.publish(subject, body, timeout=self.timeout,
+                                        stream=self.subjects.events_stream, headers=headers)
+        except nats.js.errors.APIError as err:
+            if err.err_code != WRONG_LAST_SEQUENCE:
+                raise
+            # The server checks the expected sequence before the msg-id, so a retry of a write
+            # that already landed arrives here: look at what followed our expected version.
+            landed = await self._next_on_subject(subject, expected_version + 1)
+            if landed is not None and landed[1].get("Nats-Msg-Id") == commit.commit_id:
+                seq = landed[0]
+                if sha256_hex(landed[2]) != digest:
+                    raise ChainMismatch(f"{subject}: commit id {commit.commit_id} reused with other bytes") from None
+                self._tip[subject] = (seq, digest, commit.number)
+                return AppendResult(seq=seq, hash=digest, duplicate=True)
+            raise ConcurrencyConflict(subject, expected_version) from None
+        self._tip[subject] = (ack.seq, digest, commit.number)
+        return AppendResult(seq=ack.seq, hash=digest, duplicate=bool(ack.duplicate))
+
+    async def _check_chain(self, subject: str, commit: Commit, expected_version: int) -> None:
+        if expected_version == 0:
+            prev_hash, prev_number = GENESIS_HASH, 0
+        else:
+            tip = self._tip.get(subject)
+            if tip is None or tip[0] != expected_version:
+                found = await self._get(expected_version)
+                if found is None or found.subject != subject:
+                    raise ConcurrencyConflict(subject, expected_version)
+                tip = (found.seq, found.hash, found.commit.number)
+            _, prev_hash, prev_number = tip
+        if commit.prev_hash != prev_hash:
+            raise ChainMismatch(
+                f"{subject}: prev_hash {commit.prev_hash[:12]}… does not match the hash of "
+                f"sequence {expected_version} ({prev_hash[:12]}…)"
+            )
+        if commit.number != prev_number + 1:
+            raise ChainMismatch(f"{subject}: commit number {commit.number}, expected {prev_number + 1}")
+
+    def _subject(self, commit: Commit) -> str:
+        if commit.kind == "calendar":
+            return self.subjects.calendar(int(commit.key))
+        return self.subjects.project(commit.key)
+
+    # -- point reads ----------------------------------------------------------------------------
+
+    def _direct_subject(self) -> str:
+        return f"$JS.API.DIRECT.GET.{self.subjects.events_stream}"
+
+    async def _direct(self, request: dict[str, object]) -> Msg | None:
+        payload = msgspec.json.encode(request)
+        msg = await self.nc.request(self._direct_subject(), payload, timeout=self.timeout)
+        status = (msg.headers or {}).get("Status")
+        if status == "404":
+            return None
+        if status is not None:
+            raise RuntimeError(f"direct get {request}: status {status} {msg.headers}")
+        return msg
+
+    async def _next_on_subject(self, subject: str, seq: int) -> tuple[int, dict[str, str], bytes] | None:
+        msg = await self._direct({"seq": seq, "next_by_subj": subject})
+        if msg is None:
+            return None
+        headers = msg.headers or {}
+        return int(headers["Nats-Sequence"]), headers, msg.data
+
+    async def _get(self, seq: int) -> Recorded | None:
+        msg = await self._direct({"seq": seq})
+        return None if msg is None else _recorded_from_direct(msg)
+
+    async def get(self, seq: int) -> Recorded | None:
+        """The commit at one stream sequence, or None."""
+        return await self._get(seq)
+
+    async def last_seq(self) -> int:
+        info = await self.js.stream_info(self.subjects.events_stream)
+        return int(info.state.last_seq)
+
+    # -- loads ----------------------------------------------------------------------------------
+
+    async def load(self, kind: str, key: str, *, batch: int = 256) -> Loaded:
+        """Every commit of one key in order, by batched direct get (one round trip per batch)."""
+        subject = self.subjects.calendar(int(key)) if kind == "calendar" else self.subjects.project(key)
+        records: list[Recorded] = []
+        seq = 1
+        while True:
+            page, more = await self._batch(subject, seq, batch)
+            records.extend(page)
+            if not more or not page:
+                break
+            seq = page[-1].seq + 1
+        if not records:
+            return Loaded(records=[], version=0, last_hash=GENESIS_HASH, last_number=0)
+        last = records[-1]
+        self._tip[subject] = (last.seq, last.hash, last.commit.number)
+        return Loaded(records=records, version=last.seq, last_hash=last.hash, last_number=last.commit.number)
+
+    async def load_project(self, project_id: str) -> Loaded:
+        return await self.load("project", project_id)
+
+    async def _batch(self, subject: str, seq: int, batch: int) -> tuple[list[Recorded], bool]:
+        inbox = self.nc.new_inbox()
+        sub = await self.nc.subscribe(inbox)
+        try:
+            await self.nc.publish(self._direct_subject(),
+                                  msgspec.json.encode({"seq": seq, "next_by_subj": subject, "batch": batch}),
+                                  reply=inbox)
+            out: list[Recorded] = []
+            more = False
+            while True:
+                msg = await sub.next_msg(timeout=self.timeout)
+                headers = msg.headers or {}
+                status = headers.get("Status")
+                if status == "404":
+                    return out, False
+                if status == "204":  # end of batch
+                    return out, more
+                if status is not None:
+                    raise RuntimeError(f"direct get batch on {subject}: status {status}")
+                out.append(_recorded_from_direct(msg))
+                more = len(out) >= batch
+        finally:
+            await sub.unsubscribe()
+
+    # -- ordered replay ---------------------------------------------------------------------------
+
+    async def read(
+        self,
+        *,
+        from_seq: int = 1,
+        since: dt.datetime | None = None,
+        until_seq: int | None = None,
+        follow: bool = False,
+    ) -> AsyncIterator[Recorded]:
+        """The whole log in global order from a sequence (or from a recorded time).
+
+        Without follow, stops at the last sequence present when called (or at until_seq).
+        Uses an ordered push consumer: the fast path for replays (see DESIGN.md).
+        """
+        stop = until_seq if until_seq is not None else (None if follow else await self.last_seq())
+        if stop is not None and (stop < from_seq or stop == 0):
+            return
+        config = api.ConsumerConfig(filter_subjects=self.subjects.events_filter)
+        if since is not None:
+            config.deliver_policy = api.DeliverPolicy.BY_START_TIME
+            config.opt_start_time = since.astimezone(dt.UTC)
+        else:
+            config.deliver_policy = api.DeliverPolicy.BY_START_SEQUENCE
+            config.opt_start_seq = max(1, from_seq)
+        sub = await self.js.subscribe(
+            self.subjects.events_filter[0], stream=self.subjects.events_stream, ordered_consumer=True,
+            config=config, pending_msgs_limit=-1, pending_bytes_limit=-1,
+        )
+        try:
+            while True:
+                try:
+                    msg = await sub.next_msg(timeout=None if follow else self.timeout)
+                except nats.errors.TimeoutError:
+                    if follow:
+                        continue
+                    break
+                meta = msg.metadata
+                seq = meta.sequence.stream
+                if stop is not None and seq > stop:
+                    break
+                yield Recorded(
+                    seq=seq,
+                    subject=msg.subject,
+                    recorded_at=ack_subject_time(msg.reply),
+                    hash=sha256_hex(msg.data),
+                    commit=decode_commit(msg.data),
+                )
+                if stop is not None and seq >= stop:
+                    break
+                if not follow and stop is None and meta.num_pending == 0:
+                    break
+        finally:
+            await sub.unsubscribe()
+
+
+def _recorded_from_direct(msg: Msg) -> Recorded:
+    headers = msg.headers or {}
+    return Recorded(
+        seq=int(headers["Nats-Sequence"]),
+        subject=headers["Nats-Subject"],
+        recorded_at=parse_nats_time(headers["Nats-Time-Stamp"]),
+        hash=sha256_hex(msg.data),
+        commit=decode_commit(msg.data),
+    )
+
+
+def next_commit(loaded: Loaded, *, commit_id: str, key: str, events: list[Envelope],
+                kind: Literal["project", "calendar"] = "project") -> Commit:
+    """The commit that continues `loaded`'s chain with `events`."""
+    return Commit(commit_id=commit_id, kind=kind, key=key, number=loaded.last_number + 1,
+                  prev_hash=loaded.last_hash, events=events)
