@@ -65,7 +65,7 @@ class NatsServer:
         return [nats_server_binary(), "-c", str(self.config_file)]
 
     def start(self, timeout: float = 20.0) -> None:
-        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         self.process = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT)
         try:
             wait_for_port(self.port, timeout, what="nats-server")

@@ -86,16 +86,20 @@ class PostgresServer:
 
     def start(self, timeout: float = 60.0, database: str = "ledger") -> None:
         self.init()
-        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         self.process = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT, user=self.user)
         wait_for_port(self.port, timeout, what="postgres")
         self.wait_ready(timeout)
         self.create_database(database)
 
+    def ready(self) -> bool:
+        """Postgres accepts connections (pg_isready)."""
+        return self._run("pg_isready", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres").returncode == 0
+
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._run("pg_isready", "-h", "127.0.0.1", "-p", str(self.port)).returncode == 0:
+            if self.ready():
                 return
             time.sleep(0.1)
         raise TimeoutError(f"postgres on port {self.port} not ready within {timeout:.0f}s")

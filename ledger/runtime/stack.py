@@ -1,0 +1,78 @@
+"""`ledger up`: the servers, the event-log stream and the services, until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+import nats
+
+from ledger.runtime.embedded import start_nats, start_postgres
+from ledger.runtime.services import ServiceSpec, service_specs
+from ledger.runtime.supervisor import ProcessSpec, Supervisor, emit
+from ledger.settings import Settings
+
+
+def redact(url: str) -> str:
+    """The URL with its password replaced, for printing."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+async def provision_log(nats_url: str, settings: Settings) -> None:
+    from ledger.eventlog import provision  # the event log owns the stream's configuration
+
+    nc = await nats.connect(nats_url, user=settings.nats_user, password=settings.nats_password,
+                            connect_timeout=5, max_reconnect_attempts=3)
+    try:
+        await provision(nc.jetstream(), settings.subjects, replicas=settings.replicas)
+    finally:
+        await nc.close()
+
+
+async def _start(supervisor: Supervisor, settings: Settings, extras: Sequence[tuple[str, list[str]]]) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    nats_url = settings.nats_url or await start_nats(supervisor, settings)
+    database_url = settings.database_url or await start_postgres(supervisor, settings)
+    await provision_log(nats_url, settings)
+    env = {"LEDGER_NATS_URL": nats_url, "LEDGER_DATABASE_URL": database_url,
+           "LEDGER_PREFIX": settings.prefix}
+    specs = service_specs(env) + [ServiceSpec(name=n, argv=tuple(argv), env=env) for n, argv in extras]
+    for spec in specs:
+        await supervisor.start(ProcessSpec(name=spec.name, argv=spec.argv, env=spec.env))
+    emit("ledger", f"NATS URL: {redact(nats_url)}")
+    emit("ledger", f"Postgres URL: {redact(database_url)}")
+    emit("ledger", f"services: {', '.join(s.name for s in specs) or 'none yet'}")
+    emit("ledger", "ledger is up (Ctrl-C to stop)")
+
+
+async def run_stack(settings: Settings, extras: Sequence[tuple[str, list[str]]] = ()) -> int:
+    """Start everything, wait for SIGINT/SIGTERM, stop services, then Postgres, then nats."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    supervisor = Supervisor()
+    try:
+        starting = asyncio.create_task(_start(supervisor, settings, extras))
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():
+            starting.cancel()
+        elif starting.exception() is None:
+            await stopping
+        stopping.cancel()
+        if not starting.cancelled() and starting.exception() is not None:
+            raise starting.exception()  # type: ignore[misc]
+    finally:
+        emit("ledger", "stopping")
+        await supervisor.stop_all()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    emit("ledger", "stopped")
+    return 0
