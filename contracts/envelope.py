@@ -41,6 +41,11 @@ class Commit(msgspec.Struct, frozen=True, kw_only=True):
     number: int
     prev_hash: Sha256
     events: list[Envelope]
+    # Provenance of the submission that produced this commit (empty for internal commits):
+    # the log itself is the permanent idempotency record — (source, idempotency_key) → commit.
+    source: Text = ""
+    idempotency_key: Text = ""
+    submission_hash: Text = ""
 
 
 class Recorded(msgspec.Struct, frozen=True, kw_only=True):
