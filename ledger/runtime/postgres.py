@@ -94,7 +94,8 @@ class PostgresServer:
 
     def ready(self) -> bool:
         """Postgres accepts connections (pg_isready)."""
-        return self._run("pg_isready", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres").returncode == 0
+        done = self._run("pg_isready", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres")
+        return done.returncode == 0
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
