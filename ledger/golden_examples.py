@@ -308,6 +308,10 @@ COMMIT = Commit(
             ("0195502a-6c1e-7d3a-9b41-3f0e8c2a5d12", _OPENED),
         )
     ],
+    source="window",
+    idempotency_key="window-20260302-000001",
+    # SHA-256 of the canonical bytes of SUBMISSIONS["SubmitApplication"].
+    submission_hash="c84837f2fef559d41b0f008226e418d7660929babc4b61372a05eef875339838",
 )
 CALENDAR_COMMIT = Commit(
     commit_id="01942f3b-2a00-7c55-8e10-6b2d9f0c4e01",
@@ -328,7 +332,7 @@ CALENDAR_COMMIT = Commit(
 )
 """An example (not a golden file): the year's calendar as the log carries it, on `calendar.2026`."""
 
-COMMIT_HASH = "f411e4d246c9ea21e6e37a19e4eac80bcb554f43958e975ef07d9ac3661417d0"
+COMMIT_HASH = "d3916420199032b7a08b2dc8caec54d00f5ee3999732bd3560d3f79dbebd56d7"
 """SHA-256 of COMMIT's canonical bytes; pinned so a change of canonical encoding is noticed."""
 
 ACCEPTED = Accepted(

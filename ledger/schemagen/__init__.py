@@ -6,6 +6,7 @@
 
 from ledger.schemagen.files import CONTRACTS_DIR, GOLDEN_DIR, SCHEMA_DIR, golden_files, schema_files, stale
 
-REGENERATE = "python -m ledger.schemagen"
+REGENERATE = ".venv/bin/python -m ledger.schemagen"
+"""The command that rewrites `contracts/schema/` (add `--golden` for `contracts/golden/`)."""
 
 __all__ = ["CONTRACTS_DIR", "GOLDEN_DIR", "REGENERATE", "SCHEMA_DIR", "golden_files", "schema_files", "stale"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ledger.schemagen.files import CONTRACTS_DIR, GOLDEN_DIR, SCHEMA_DIR, golden_files, schema_files, stale, write
+from ledger.schemagen.files import GOLDEN_DIR, SCHEMA_DIR, golden_files, schema_files, shown, stale, write
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     for expected, directory in targets:
         for path in write(expected, directory):
-            print(f"wrote {path.relative_to(CONTRACTS_DIR.parent)}")
+            print(f"wrote {shown(path)}")
     return 0
 
 

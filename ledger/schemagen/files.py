@@ -28,17 +28,20 @@ def golden_files() -> dict[Path, bytes]:
     return {GOLDEN_DIR / f"{name}.v{SCHEMA_VERSION}.json": golden_bytes(value) for name, value in GOLDEN.items()}
 
 
+def shown(path: Path) -> str:
+    """A path as the developer knows it: relative to the repository when it is inside it."""
+    return str(path.relative_to(CONTRACTS_DIR.parent)) if path.is_relative_to(CONTRACTS_DIR.parent) else str(path)
+
+
 def stale(expected: dict[Path, bytes], directory: Path) -> list[str]:
     """Files of `directory` that are missing, different, or no longer generated (as readable lines)."""
     problems = [
-        f"{'missing' if not path.exists() else 'out of date'}: {path.relative_to(CONTRACTS_DIR.parent)}"
+        f"{'missing' if not path.exists() else 'out of date'}: {shown(path)}"
         for path, content in sorted(expected.items())
         if not path.exists() or path.read_bytes() != content
     ]
     problems += [
-        f"not generated any more: {path.relative_to(CONTRACTS_DIR.parent)}"
-        for path in sorted(directory.glob("*.json"))
-        if path not in expected
+        f"not generated any more: {shown(path)}" for path in sorted(directory.glob("*.json")) if path not in expected
     ]
     return problems
 
