@@ -100,9 +100,9 @@ _COMMANDS: tuple[tuple[Command, str, dt.datetime], ...] = (
     (WithdrawApplication(reason="企业调整投资计划，申请撤回本次报建"), WINDOW_ACTOR, _at(11, 16, 10, 5)),
     (OpenStage(stage="site_selection", missing_documents=["土地权属证明"]), WINDOW_ACTOR, _at(3, 2, 9, 20)),
     (
-        PassStage(stage="land_use_planning_permit", document=LAND_PERMIT, report_ref="穗白规资审〔2026〕112号"),
+        PassStage(stage="land_supply", document=LAND_PERMIT, report_ref="穗白规资审〔2026〕112号"),
         "用地科 王建国",
-        _at(5, 12, 16, 40),
+        _at(7, 2, 16, 40),
     ),
     (
         ReturnStage(stage="planning_permit", reason="总平面图与规划条件不符，退回修改"),
@@ -186,7 +186,7 @@ _RECEIVED = ApplicationReceived(
 )
 _OPENED = StageOpened(
     stage="site_selection",
-    department="白云区规划和自然资源局用地科",
+    department="规划选址科",
     opened_on=dt.date(2026, 3, 2),
     limit_days=4,
     statutory_days=30,
@@ -213,8 +213,8 @@ EVENTS: tuple[Event, ...] = (
     ApplicationWithdrawn(reason="企业调整投资计划，申请撤回本次报建"),
     _OPENED,
     StagePassed(
-        stage="land_use_planning_permit",
-        passed_on=dt.date(2026, 5, 12),
+        stage="land_supply",
+        passed_on=dt.date(2026, 7, 2),
         working_days_used=3,
         suspended_days=0,
         on_time=True,
@@ -332,7 +332,7 @@ CALENDAR_COMMIT = Commit(
 )
 """An example (not a golden file): the year's calendar as the log carries it, on `calendar.2026`."""
 
-COMMIT_HASH = "d3916420199032b7a08b2dc8caec54d00f5ee3999732bd3560d3f79dbebd56d7"
+COMMIT_HASH = "7512da14be159ee743f0fbeca29d6f5ae01a894c9b90985ad14fd527acf5cb9e"
 """SHA-256 of COMMIT's canonical bytes; pinned so a change of canonical encoding is noticed."""
 
 ACCEPTED = Accepted(
