@@ -201,6 +201,12 @@ class EventLog:
         """The commit at one stream sequence, or None."""
         return await self._get(seq)
 
+    async def keys(self, kind: str) -> list[str]:
+        """Every key of one kind present in the log (e.g. the published calendar years)."""
+        pattern = f"{self.subjects.prefix}.{kind}.*"
+        info = await self.js.stream_info(self.subjects.events_stream, subjects_filter=pattern)
+        return sorted(subject.rsplit(".", 1)[1] for subject in (info.state.subjects or {}))
+
     async def last_seq(self) -> int:
         info = await self.js.stream_info(self.subjects.events_stream)
         return int(info.state.last_seq)
@@ -260,6 +266,7 @@ class EventLog:
         since: dt.datetime | None = None,
         until_seq: int | None = None,
         follow: bool = False,
+        subjects: list[str] | None = None,
     ) -> AsyncIterator[Recorded]:
         """The whole log in global order from a sequence (or from a recorded time).
 
@@ -269,7 +276,8 @@ class EventLog:
         stop = until_seq if until_seq is not None else (None if follow else await self.last_seq())
         if stop is not None and (stop < from_seq or stop == 0):
             return
-        config = api.ConsumerConfig(filter_subjects=self.subjects.events_filter)
+        wanted = subjects or self.subjects.events_filter
+        config = api.ConsumerConfig(filter_subjects=wanted)
         if since is not None:
             config.deliver_policy = api.DeliverPolicy.BY_START_TIME
             config.opt_start_time = since.astimezone(dt.UTC)
@@ -277,7 +285,7 @@ class EventLog:
             config.deliver_policy = api.DeliverPolicy.BY_START_SEQUENCE
             config.opt_start_seq = max(1, from_seq)
         sub = await self.js.subscribe(
-            self.subjects.events_filter[0], stream=self.subjects.events_stream, ordered_consumer=True,
+            wanted[0], stream=self.subjects.events_stream, ordered_consumer=True,
             config=config, pending_msgs_limit=-1, pending_bytes_limit=-1,
         )
         try:
@@ -301,7 +309,7 @@ class EventLog:
                 )
                 if stop is not None and seq >= stop:
                     break
-                if not follow and stop is None and meta.num_pending == 0:
+                if not follow and meta.num_pending == 0:
                     break
         finally:
             await sub.unsubscribe()
@@ -319,7 +327,9 @@ def _recorded_from_direct(msg: Msg) -> Recorded:
 
 
 def next_commit(loaded: Loaded, *, commit_id: str, key: str, events: list[Envelope],
-                kind: Literal["project", "calendar"] = "project") -> Commit:
+                kind: Literal["project", "calendar"] = "project", source: str = "",
+                idempotency_key: str = "", submission_hash: str = "") -> Commit:
     """The commit that continues `loaded`'s chain with `events`."""
     return Commit(commit_id=commit_id, kind=kind, key=key, number=loaded.last_number + 1,
-                  prev_hash=loaded.last_hash, events=events)
+                  prev_hash=loaded.last_hash, events=events, source=source,
+                  idempotency_key=idempotency_key, submission_hash=submission_hash)

@@ -1,0 +1,82 @@
+"""Composition root of the stages service: FastStream subscribers wired to the handlers.
+
+- workflow commands from intake: core request/reply on `subjects.stages_commands`, queue group
+  `stages` so replicas share the load (optimistic concurrency settles races between them);
+- reactions: a durable pull consumer `stages-react` on project subjects, ack only after the
+  reaction is appended (NACK_ON_ERROR), so a crash redelivers and `react` is idempotent;
+- calendar: the calendar subjects are watched with a core subscription; any publication refreshes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+import msgspec
+import nats
+from faststream import AckPolicy
+from faststream.nats import JStream, NatsBroker, PullSub
+from faststream.nats.annotations import NatsMessage
+from faststream.security import SASLPlaintext
+
+from contracts.codec import decode_commit, encode, workflow_decoder
+from contracts.receipts import Rejected
+from ledger.eventlog import EventLog
+from ledger.settings import Settings
+from services.stages.calendar_source import CalendarSource
+from services.stages.handlers import Ports, handle_workflow, react_to_commit
+from services.stages.policy import load_policy
+
+log = logging.getLogger("stages")
+
+
+def build_broker(settings: Settings, ports: Ports) -> NatsBroker:
+    subjects = settings.subjects
+    security = (SASLPlaintext(username=settings.nats_user, password=settings.nats_password or "")
+                if settings.nats_user else None)
+    broker = NatsBroker(settings.nats_url or "nats://127.0.0.1:4222", security=security, connect_timeout=5)
+
+    @broker.subscriber(subjects.stages_commands, queue="stages")
+    async def on_workflow(msg: NatsMessage) -> bytes:
+        try:
+            request = workflow_decoder.decode(msg.body)
+        except msgspec.DecodeError as err:
+            return encode(Rejected(code="malformed", message=f"not a WorkflowRequest: {err}"))
+        return encode(await handle_workflow(request, ports))
+
+    @broker.subscriber(
+        f"{subjects.prefix}.project.*",
+        stream=JStream(subjects.events_stream, declare=False),
+        durable="stages-react",
+        pull_sub=PullSub(batch_size=32, timeout=1.0),
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+    )
+    async def on_event(msg: NatsMessage) -> None:
+        await react_to_commit(decode_commit(msg.body), ports)
+
+    @broker.subscriber(f"{subjects.prefix}.calendar.*")
+    async def on_calendar(msg: NatsMessage) -> None:
+        await ports.calendar.refresh()
+
+    return broker
+
+
+async def run(settings: Settings, policy_path: Path | None = None) -> None:
+    nc = await nats.connect(settings.nats_url or "nats://127.0.0.1:4222", user=settings.nats_user,
+                            password=settings.nats_password, name="stages")
+    event_log = EventLog(nc, settings.subjects)
+    calendar = CalendarSource(event_log)
+    await calendar.refresh()
+    ports = Ports(log=event_log, calendar=calendar, policy=load_policy(policy_path))
+    broker = build_broker(settings, ports)
+    await broker.start()
+    log.info("stages service ready on %s (calendar %s)", settings.subjects.stages_commands, calendar.current.version)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await broker.stop()
+    await nc.drain()

@@ -1,0 +1,131 @@
+"""Async handlers of the stages service: load, decide, append with the expected version, answer."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from contracts import events as ev
+from contracts.commands import WorkflowRequest
+from contracts.envelope import Commit, Envelope
+from contracts.receipts import Accepted, Rejected
+from ledger.clock import FixedClock
+from ledger.eventlog import ConcurrencyConflict, EventLog, Loaded, next_commit
+from ledger.ids import commit_id_for, event_id_for, submission_hash
+from ledger.workdays import UnknownYear
+from services.stages.calendar_source import CalendarSource
+from services.stages.decide import decide
+from services.stages.evolve import fold
+from services.stages.policy import Policy
+from services.stages.react import react
+from services.stages.refusal import Refused
+
+log = logging.getLogger("stages")
+SERVICE_SOURCE = "stages"
+
+
+@dataclass(frozen=True)
+class Ports:
+    log: EventLog
+    calendar: CalendarSource
+    policy: Policy
+    max_attempts: int = 8
+
+
+def _events(loaded: Loaded) -> list[ev.DomainEvent]:
+    return [e.event for r in loaded.records for e in r.commit.events]
+
+
+def _prior(loaded: Loaded, commit_id: str) -> Commit | None:
+    """The commit this submission already produced, if any (a retry, maybe months later)."""
+    for recorded in loaded.records:
+        if recorded.commit.commit_id == commit_id:
+            return recorded.commit
+    return None
+
+
+def _field_path(field: str | None) -> str | None:
+    """The domain names a command field ('due_on'); publishers see JSON paths ('$.command.due_on')."""
+    if field is None or field.startswith("$"):
+        return field
+    if field.startswith(("project_id", "occurred_at", "idempotency_key", "actor", "command")):
+        return f"$.{field}"
+    return f"$.command.{field}"
+
+
+async def handle_workflow(request: WorkflowRequest, ports: Ports) -> Accepted | Rejected:
+    """One workflow command → one atomic commit, or a rejection that names the problem."""
+    sub = request.submission
+    commit_id = commit_id_for(request.source, sub.idempotency_key)
+    digest = request.submission_hash or submission_hash(sub)
+    ids: dict[str, str] = {"idempotency_key": sub.idempotency_key, "project_id": sub.project_id}
+    key, pid = sub.idempotency_key, sub.project_id
+    for _ in range(ports.max_attempts):
+        loaded = await ports.log.load_project(sub.project_id)
+        prior = _prior(loaded, commit_id)
+        if prior is not None:
+            if prior.submission_hash != digest:
+                return Rejected(code="idempotency_conflict", field="idempotency_key", **ids,
+                                message=f"idempotency key {sub.idempotency_key!r} was already used with a different "
+                                        "payload; use a new key for a new submission")
+            seq = next(r.seq for r in loaded.records if r.commit.commit_id == commit_id)
+            return Accepted(idempotency_key=key, project_id=pid, event_ids=[e.event_id for e in prior.events],
+                            project_version=seq,
+                            commit_hash=next(r.hash for r in loaded.records if r.seq == seq), duplicate=True)
+        state = fold(_events(loaded))
+        try:
+            events = decide(state, sub.command, FixedClock(sub.occurred_at), ports.calendar.current, ports.policy)
+        except Refused as refused:
+            field = _field_path(refused.field)
+            return Rejected(code=refused.code, message=refused.message, field=field, **ids)
+        envelopes = [
+            Envelope(event_id=event_id_for(commit_id, i), project_id=sub.project_id, occurred_at=sub.occurred_at,
+                     actor=sub.actor, source=request.source, correlation_id=sub.correlation_id or sub.idempotency_key,
+                     causation_id=commit_id, event=event)
+            for i, event in enumerate(events)
+        ]
+        commit = next_commit(loaded, commit_id=commit_id, key=sub.project_id, events=envelopes,
+                             source=request.source, idempotency_key=sub.idempotency_key, submission_hash=digest)
+        try:
+            done = await ports.log.append(commit, expected_version=loaded.version)
+        except ConcurrencyConflict:
+            continue  # someone else wrote first: reload, decide again
+        return Accepted(idempotency_key=key, project_id=pid, event_ids=[e.event_id for e in envelopes],
+                        project_version=done.seq,
+                        commit_hash=done.hash, duplicate=done.duplicate)
+    return Rejected(code="concurrency_exhausted", **ids,
+                    message=f"project {sub.project_id} changed {ports.max_attempts} times while deciding; retry")
+
+
+async def react_to_commit(commit: Commit, ports: Ports) -> int:
+    """Open the first stages of every new application in `commit`; returns events appended."""
+    appended = 0
+    for envelope in commit.events:
+        if not isinstance(envelope.event, ev.ApplicationReceived):
+            continue
+        commit_id = commit_id_for(SERVICE_SOURCE, f"react:{envelope.event_id}")
+        for _ in range(ports.max_attempts):
+            loaded = await ports.log.load_project(commit.key)
+            state = fold(_events(loaded))
+            try:
+                events = react(state, envelope.event, ports.calendar.current, ports.policy,
+                               clock=FixedClock(envelope.occurred_at))
+            except UnknownYear as err:
+                log.error("project %s: cannot open its first stages: %s", commit.key, err)
+                return appended
+            if not events or _prior(loaded, commit_id) is not None:
+                break
+            envelopes = [
+                Envelope(event_id=event_id_for(commit_id, i), project_id=commit.key, occurred_at=envelope.occurred_at,
+                         actor="stages-service", source=SERVICE_SOURCE, correlation_id=envelope.correlation_id,
+                         causation_id=envelope.event_id, event=event)
+                for i, event in enumerate(events)
+            ]
+            try:
+                await ports.log.append(next_commit(loaded, commit_id=commit_id, key=commit.key, events=envelopes),
+                                       expected_version=loaded.version)
+            except ConcurrencyConflict:
+                continue
+            appended += len(envelopes)
+            break
+    return appended

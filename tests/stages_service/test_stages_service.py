@@ -1,0 +1,126 @@
+"""The stages service through the real server: reactions, concurrency, exactly-once passes."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from nats.aio.client import Client as NATS
+
+from contracts import commands as cmd
+from contracts import events as ev
+from contracts.codec import decode_receipt, encode
+from contracts.commands import Submission, WorkflowRequest
+from contracts.receipts import Accepted, Rejected
+from contracts.subjects import Subjects
+from ledger.eventlog import EventLog, provision
+from ledger.settings import Settings
+from services.stages.app import build_broker
+from services.stages.calendar_source import CalendarSource
+from services.stages.handlers import Ports
+from services.stages.policy import load_policy
+from tests.factories import commit_after, received
+
+AT = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)  # Monday 2 March 2026, 10:00 in Shanghai
+
+
+@pytest.fixture
+async def stages(nats_url: str, nc: NATS, subjects: Subjects) -> AsyncIterator[EventLog]:
+    await provision(nc.jetstream(), subjects)
+    log = EventLog(nc, subjects)
+    calendar = CalendarSource(log)
+    await calendar.refresh()
+    broker = build_broker(Settings(nats_url=nats_url, prefix=subjects.prefix),
+                          Ports(log=log, calendar=calendar, policy=load_policy()))
+    await broker.start()
+    yield log
+    await broker.stop()
+
+
+async def _wait_for(log: EventLog, pid: str, predicate: type[ev.Event], timeout: float = 10.0) -> list[ev.Event]:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        events = [e.event for r in (await log.load_project(pid)).records for e in r.commit.events]
+        if any(isinstance(e, predicate) for e in events):
+            return events
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no {predicate.__name__} on {pid} within {timeout}s")
+
+
+async def _send(nc: NATS, subjects: Subjects, pid: str, command: cmd.AnyCommand, key: str | None = None,
+                at: dt.datetime = AT) -> Accepted | Rejected:
+    submission = Submission(idempotency_key=key or uuid.uuid4().hex, project_id=pid, occurred_at=at,
+                            actor="李科员", command=command)
+    request = WorkflowRequest(source="window", submission=submission, received_at=at)
+    reply = await nc.request(subjects.stages_commands, encode(request), timeout=10)
+    return decode_receipt(reply.data)
+
+
+async def _new_project(log: EventLog, pid: str) -> None:
+    base = await log.load_project(pid)
+    await log.append(commit_after(base, pid, [received(pid, at=AT)]), expected_version=0)
+    await _wait_for(log, pid, ev.StageOpened)
+
+
+async def test_an_application_received_opens_the_first_stage_with_its_due_date(stages: EventLog) -> None:
+    await _new_project(stages, "P-react")
+    events = await _wait_for(stages, "P-react", ev.StageOpened)
+    opened = [e for e in events if isinstance(e, ev.StageOpened)]
+    assert [o.stage for o in opened] == ["site_selection"]
+    assert opened[0].opened_on == dt.date(2026, 3, 2)
+    assert opened[0].due_on > opened[0].opened_on and opened[0].limit_days > 0
+
+
+async def test_concurrent_commands_on_one_project_lose_no_update(stages: EventLog, nc: NATS,
+                                                                 subjects: Subjects) -> None:
+    await _new_project(stages, "P-many")
+    raise_ = [cmd.RaiseBlocker(blocker_id=f"b{n}", side="enterprise", cause="insufficient_funds",
+                               department="招商部门") for n in range(12)]
+
+    receipts = await asyncio.gather(*(_send(nc, subjects, "P-many", c) for c in raise_))
+
+    assert all(isinstance(r, Accepted) for r in receipts), receipts
+    events = [e.event for r in (await stages.load_project("P-many")).records for e in r.commit.events]
+    raised = sorted(e.blocker_id for e in events if isinstance(e, ev.BlockerRaised))
+    assert raised == sorted(f"b{n}" for n in range(12))
+
+
+async def test_a_stage_passes_only_once_when_two_pass_commands_race(stages: EventLog, nc: NATS,
+                                                                    subjects: Subjects) -> None:
+    await _new_project(stages, "P-pass")
+    passing = cmd.PassStage(stage="site_selection", report_ref="专委会纪要 2026-07")
+
+    first, second = await asyncio.gather(_send(nc, subjects, "P-pass", passing),
+                                         _send(nc, subjects, "P-pass", passing))
+
+    outcomes = sorted(type(r).__name__ for r in (first, second))
+    assert outcomes == ["Accepted", "Rejected"]
+    refused = first if isinstance(first, Rejected) else second
+    assert isinstance(refused, Rejected) and refused.code == "rule_violation"
+    events = [e.event for r in (await stages.load_project("P-pass")).records for e in r.commit.events]
+    assert sum(isinstance(e, ev.StagePassed) for e in events) == 1
+
+
+async def test_the_same_submission_sent_twice_at_once_is_appended_once(stages: EventLog, nc: NATS,
+                                                                       subjects: Subjects) -> None:
+    await _new_project(stages, "P-same")
+    passing = cmd.PassStage(stage="site_selection")
+
+    a, b = await asyncio.gather(_send(nc, subjects, "P-same", passing, key="k-1"),
+                                _send(nc, subjects, "P-same", passing, key="k-1"))
+
+    assert isinstance(a, Accepted) and isinstance(b, Accepted)
+    assert a.event_ids == b.event_ids and a.project_version == b.project_version
+    assert sum(1 for r in (await stages.load_project("P-same")).records if r.commit.idempotency_key == "k-1") == 1
+    conflict = await _send(nc, subjects, "P-same", cmd.PassStage(stage="site_selection", report_ref="x"), key="k-1")
+    assert isinstance(conflict, Rejected) and conflict.code == "idempotency_conflict"
+
+
+async def test_a_command_for_an_unknown_project_is_rejected_with_a_reason(stages: EventLog, nc: NATS,
+                                                                         subjects: Subjects) -> None:
+    receipt = await _send(nc, subjects, "P-none", cmd.PassStage(stage="site_selection"))
+    assert isinstance(receipt, Rejected) and receipt.code == "unknown_project"
+    assert "no such project" in receipt.message
