@@ -23,6 +23,7 @@ from services.stages.calendar_source import CalendarSource
 from services.stages.handlers import Ports
 from services.stages.policy import load_policy
 from tests.factories import commit_after, received
+from tests.waiting import eventually
 
 AT = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)  # Monday 2 March 2026, 10:00 in Shanghai
 
@@ -40,14 +41,12 @@ async def stages(nats_url: str, nc: NATS, subjects: Subjects) -> AsyncIterator[E
     await broker.stop()
 
 
-async def _wait_for(log: EventLog, pid: str, predicate: type[ev.Event], timeout: float = 10.0) -> list[ev.Event]:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        events = [e.event for r in (await log.load_project(pid)).records for e in r.commit.events]
-        if any(isinstance(e, predicate) for e in events):
-            return events
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"no {predicate.__name__} on {pid} within {timeout}s")
+async def _wait_for(log: EventLog, pid: str, predicate: type[ev.Event]) -> list[ev.Event]:
+    async def probe() -> list[ev.Event] | None:
+        events: list[ev.Event] = [e.event for r in (await log.load_project(pid)).records for e in r.commit.events]
+        return events if any(isinstance(e, predicate) for e in events) else None
+
+    return await eventually(probe, what=f"{predicate.__name__} on {pid}")
 
 
 async def _send(nc: NATS, subjects: Subjects, pid: str, command: cmd.AnyCommand, key: str | None = None,
