@@ -113,3 +113,14 @@ def test_an_extension_needs_days_and_an_approver() -> None:
     r = refused(given(*OPEN), cmd.ExtendDeadline(stage="site_selection", extra_days=1, approved_by=" ",
                                                  reason=""), "2026-10-08")
     assert (r.code, r.field) == ("invalid_field", "approved_by")
+
+
+def test_a_clock_of_a_stage_that_is_not_open_cannot_resume() -> None:
+    r = refused(given(received()), cmd.ResumeClock(stage="site_selection"), "2026-09-30")
+    assert r.message == "stage site_selection is not open"
+
+
+def test_the_deadline_of_an_unknown_stage_cannot_be_extended() -> None:
+    r = refused(given(*OPEN), cmd.ExtendDeadline(stage="demolition", extra_days=1, approved_by="局长", reason=""),
+                "2026-10-08")
+    assert (r.code, r.field) == ("invalid_field", "stage")

@@ -139,7 +139,8 @@ def _five_permits() -> Policy:
 def test_stages_issued_together_pass_in_one_command() -> None:
     policy = _five_permits()
     s = given(*NEW_AFTER_SITE, passed("land_use_approval", "2026-03-10"), passed("planning_conditions", "2026-03-05"),
-              opened("land_supply", "2026-03-10", policy=policy), opened("planning_permit", "2026-03-10", policy=policy))
+              opened("land_supply", "2026-03-10", policy=policy),
+              opened("planning_permit", "2026-03-10", policy=policy))
     doc = Document(kind="land_use_planning_permit")
     events = when(s, cmd.PassStage(stage="land_supply", document=doc), "2026-03-12", policy=policy)
     assert [(type(e).__name__, getattr(e, "stage", None)) for e in events] == [
