@@ -145,3 +145,12 @@ def test_adding_the_days_between_lands_on_the_last_working_day_up_to_end(start: 
         due = CAL.add_working_days(start, k)
         assert due <= end
         assert CAL.working_days_between(due, end) == 0
+
+
+def test_every_packaged_day_agrees_with_chinesecalendar() -> None:
+    import chinese_calendar
+
+    day, last = dt.date(2004, 1, 1), dt.date(2026, 12, 31)
+    while day <= last:
+        assert CAL.is_working_day(day) == chinese_calendar.is_workday(day), day
+        day += dt.timedelta(days=1)
