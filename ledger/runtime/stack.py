@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 import nats
+import nats.errors
 
-from ledger.runtime.embedded import start_nats, start_postgres
+from ledger.runtime.embedded import StartupError, start_nats, start_postgres
 from ledger.runtime.services import ServiceSpec, service_specs
 from ledger.runtime.supervisor import ProcessSpec, Supervisor, emit
 from ledger.settings import Settings
@@ -27,10 +28,20 @@ def redact(url: str) -> str:
 async def provision_log(nats_url: str, settings: Settings) -> None:
     from ledger.eventlog import provision  # the event log owns the stream's configuration
 
-    nc = await nats.connect(nats_url, user=settings.nats_user, password=settings.nats_password,
-                            connect_timeout=5, max_reconnect_attempts=3)
+    async def quiet(exc: Exception) -> None:
+        """nats-py would print each failed attempt's traceback; one clear error follows instead."""
+
+    try:
+        nc = await nats.connect(nats_url, user=settings.nats_user, password=settings.nats_password,
+                                connect_timeout=5, max_reconnect_attempts=2, reconnect_time_wait=0.5,
+                                allow_reconnect=False, error_cb=quiet)
+    except Exception as exc:  # nats-py raises several unrelated types here
+        reason = str(exc) or type(exc).__name__
+        raise StartupError(f"cannot connect to NATS at {redact(nats_url)}: {reason}") from exc
     try:
         await provision(nc.jetstream(), settings.subjects, replicas=settings.replicas)
+    except nats.errors.Error as exc:
+        raise StartupError(f"cannot provision the event-log stream: {exc}") from exc
     finally:
         await nc.close()
 
@@ -58,18 +69,18 @@ async def run_stack(settings: Settings, extras: Sequence[tuple[str, list[str]]] 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     supervisor = Supervisor()
+    starting = asyncio.create_task(_start(supervisor, settings, extras))
+    stopping = asyncio.create_task(stop.wait())
     try:
-        starting = asyncio.create_task(_start(supervisor, settings, extras))
-        stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if not starting.done():
-            starting.cancel()
-        elif starting.exception() is None:
+        if starting.done():
+            starting.result()  # re-raises a start-up failure
             await stopping
-        stopping.cancel()
-        if not starting.cancelled() and starting.exception() is not None:
-            raise starting.exception()  # type: ignore[misc]
+        else:  # stopped while starting: let the start-up unwind before stopping what it started
+            starting.cancel()
+            await asyncio.gather(starting, return_exceptions=True)
     finally:
+        stopping.cancel()
         emit("ledger", "stopping")
         await supervisor.stop_all()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -170,8 +170,8 @@ class Supervisor:
 
     async def start(self, spec: ProcessSpec) -> Child:
         child = Child(spec)
+        self.children.append(child)  # first, so that a cancelled start is still stopped
         await child.start()
-        self.children.append(child)
         return child
 
     async def stop_all(self) -> None:
