@@ -1,0 +1,75 @@
+"""Building a ledger schema from sequence 1: full rebuilds (then switched live) and as-of audit builds."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+import asyncpg
+import msgspec
+
+from contracts.envelope import Envelope, Recorded
+from ledger.eventlog import EventLog
+from ledger.projection import catalog
+from ledger.projection.certificate import certificate
+from ledger.projection.fold import EventFilter
+from ledger.projection.projector import Progress, Projector
+
+By = Literal["recorded", "occurred"]
+
+
+class Built(msgspec.Struct, frozen=True, kw_only=True):
+    schema: str
+    applied_seq: int
+    events: int
+    certificate: str
+    previous: str | None = None
+
+
+def as_of_filter(at: dt.datetime, by: By) -> EventFilter:
+    """Events that the ledger knew at `at` (recorded) or that had happened by `at` (occurred)."""
+    if by == "recorded":
+        def known(rec: Recorded, env: Envelope) -> bool:
+            return rec.recorded_at <= at
+        return known
+
+    def happened(rec: Recorded, env: Envelope) -> bool:
+        return env.occurred_at <= at
+    return happened
+
+
+async def build(
+    conn: asyncpg.Connection,
+    log: EventLog,
+    *,
+    name: str | None = None,
+    as_of: dt.datetime | None = None,
+    by: By = "recorded",
+    until_seq: int | None = None,
+    switch: bool = True,
+    progress: Progress | None = None,
+    batch_size: int = 5000,
+) -> Built:
+    """Fold the log from sequence 1 into a new schema; indexes after the bulk load.
+
+    With `switch`, catch up to the log's end and make it the live build atomically; the previous
+    live build is kept (for a quick way back) and older ones are dropped.
+    """
+    kind = "live" if switch else "audit"
+    schema = await catalog.new_build(conn, name=name, kind="building" if switch else kind, as_of=as_of,
+                                     as_of_by=by if as_of else None, indexes=False)
+    keep = as_of_filter(as_of, by) if as_of is not None else None
+    projector = Projector(conn, log, schema, fresh=True, keep=keep, batch_size=batch_size)
+    target = until_seq if until_seq is not None else await log.last_seq()
+    await projector.run(until_seq=target, progress=progress)
+    await catalog.create_indexes(conn, schema)
+    previous = None
+    if switch:
+        while (end := await log.last_seq()) > projector.applied:  # catch up with what landed meanwhile
+            await projector.run(until_seq=end, progress=progress)
+        previous = await catalog.switch_live(conn, schema)
+        await catalog.drop_old_builds(conn, keep={schema} | ({previous} if previous else set()))
+    cert = await certificate(conn, schema)
+    await catalog.finish_build(conn, schema, cert)
+    return Built(schema=schema, applied_seq=projector.applied, events=projector.events, certificate=cert,
+                 previous=previous)

@@ -1,0 +1,144 @@
+"""The catalog (`ledger_meta`): builds, the live pointer, and the stable reader views in `ledger`.
+
+Readers query `ledger.<table>`; each view selects from the live build's schema. A switch replaces
+every view and the pointer in one transaction, so a reader sees the old build or the new one,
+never an error or an empty ledger. Overdue flags are computed in the views against the bureau's
+date today (Asia/Shanghai); the tables store only due dates, so nothing goes stale.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+
+from ledger.projection.schema import index_ddl, q, table_ddl
+
+META_DDL = [
+    "CREATE SCHEMA IF NOT EXISTS ledger_meta",
+    "CREATE SCHEMA IF NOT EXISTS ledger",
+    """CREATE OR REPLACE FUNCTION ledger_meta.refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE EXCEPTION 'the audit archive is insert-only: % refused on %', TG_OP, TG_TABLE_NAME
+             USING ERRCODE = 'insufficient_privilege'; END $$""",
+    """CREATE OR REPLACE FUNCTION ledger_meta.today() RETURNS date LANGUAGE sql STABLE AS
+       $$ SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date $$""",
+    "CREATE SEQUENCE IF NOT EXISTS ledger_meta.build_version",
+    """CREATE TABLE IF NOT EXISTS ledger_meta.builds (
+         name text PRIMARY KEY, kind text NOT NULL, status text NOT NULL,
+         as_of timestamptz, as_of_by text, built_to_seq bigint, certificate text,
+         created_at timestamptz NOT NULL DEFAULT now(), finished_at timestamptz)""",
+    """CREATE TABLE IF NOT EXISTS ledger_meta.live (
+         id smallint PRIMARY KEY DEFAULT 1 CHECK (id = 1), schema text NOT NULL,
+         switched_at timestamptz NOT NULL DEFAULT now())""",
+    """CREATE TABLE IF NOT EXISTS ledger_meta.checkpoints (
+         seq bigint PRIMARY KEY, leaves bigint NOT NULL, root text NOT NULL, signature text NOT NULL,
+         key_id text NOT NULL, public_key text NOT NULL, signed_at timestamptz NOT NULL)""",
+    """CREATE OR REPLACE TRIGGER checkpoints_insert_only BEFORE UPDATE OR DELETE ON ledger_meta.checkpoints
+         FOR EACH ROW EXECUTE FUNCTION ledger_meta.refuse_change()""",
+]
+_LOCK = 73_310_001  # advisory lock serialising catalog DDL between processes
+
+
+def view_sql(schema: str) -> list[str]:
+    s = q(schema)
+    today = "ledger_meta.today()"
+    return [
+        f"""CREATE OR REPLACE VIEW ledger.projects AS SELECT p.*,
+              (NOT p.withdrawn AND p.next_due_on < {today}) AS overdue FROM {s}.projects p""",
+        f"""CREATE OR REPLACE VIEW ledger.project_stages AS SELECT t.*,
+              (t.status = 'open' AND NOT t.suspended AND t.due_on < {today}) AS overdue FROM {s}.project_stages t""",
+        f"""CREATE OR REPLACE VIEW ledger.project_blockers AS SELECT b.*,
+              (b.status = 'open' AND b.due_on < {today}) AS overdue FROM {s}.project_blockers b""",
+        f"""CREATE OR REPLACE VIEW ledger.department_month AS SELECT d.*,
+              round(d.on_time::numeric / nullif(d.completed, 0), 4) AS on_time_rate,
+              round(d.early::numeric / nullif(d.completed, 0), 4) AS early_rate,
+              rank() OVER (PARTITION BY d.month ORDER BY d.on_time::numeric / nullif(d.completed, 0) DESC,
+                           d.early::numeric / nullif(d.completed, 0) DESC, d.completed DESC) AS rank
+            FROM {s}.department_month d""",
+        f"CREATE OR REPLACE VIEW ledger.permits AS SELECT * FROM {s}.permits",
+        f"CREATE OR REPLACE VIEW ledger.alerts AS SELECT * FROM {s}.alerts",
+        f"CREATE OR REPLACE VIEW ledger.archive AS SELECT * FROM {s}.archive",
+        f"CREATE OR REPLACE VIEW ledger.progress AS SELECT * FROM {s}.progress",
+    ]
+
+
+async def ensure_meta(conn: asyncpg.Connection) -> None:
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK)
+        for stmt in META_DDL:
+            await conn.execute(stmt)
+
+
+async def live_schema(conn: asyncpg.Connection) -> str | None:
+    row = await conn.fetchval("SELECT schema FROM ledger_meta.live WHERE id = 1")
+    return None if row is None else str(row)
+
+
+async def new_build(
+    conn: asyncpg.Connection,
+    *,
+    name: str | None = None,
+    kind: str = "live",
+    as_of: dt.datetime | None = None,
+    as_of_by: str | None = None,
+    indexes: bool = True,
+) -> str:
+    """Create an empty build schema (tables, trigger; indexes unless deferred) and register it."""
+    await ensure_meta(conn)
+    if name is None:
+        version = await conn.fetchval("SELECT nextval('ledger_meta.build_version')")
+        name = f"ledger_v{version}"
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK)
+        if await conn.fetchval("SELECT 1 FROM ledger_meta.builds WHERE name = $1", name):
+            raise ValueError(f"a build named '{name}' already exists; choose another name")
+        for stmt in table_ddl(name) + (index_ddl(name) if indexes else []):
+            await conn.execute(stmt)
+        await conn.execute(
+            "INSERT INTO ledger_meta.builds (name, kind, status, as_of, as_of_by) VALUES ($1, $2, 'building', $3, $4)",
+            name, kind, as_of, as_of_by,
+        )
+    return name
+
+
+async def create_indexes(conn: asyncpg.Connection, schema: str) -> None:
+    for stmt in index_ddl(schema):
+        await conn.execute(stmt)
+
+
+async def finish_build(conn: asyncpg.Connection, schema: str, certificate: str) -> None:
+    seq = await conn.fetchval(f"SELECT applied_seq FROM {q(schema)}.progress")
+    await conn.execute(
+        "UPDATE ledger_meta.builds SET status = 'ready', built_to_seq = $2, certificate = $3, finished_at = now() "
+        "WHERE name = $1",
+        schema, seq, certificate,
+    )
+
+
+async def switch_live(conn: asyncpg.Connection, schema: str) -> str | None:
+    """Point readers and the live projector at `schema` atomically; returns the previous live build."""
+    async with conn.transaction():
+        previous = await conn.fetchval("SELECT schema FROM ledger_meta.live WHERE id = 1 FOR UPDATE")
+        for stmt in view_sql(schema):
+            await conn.execute(stmt)
+        await conn.execute(
+            "INSERT INTO ledger_meta.live (id, schema, switched_at) VALUES (1, $1, now()) "
+            "ON CONFLICT (id) DO UPDATE SET schema = excluded.schema, switched_at = excluded.switched_at",
+            schema,
+        )
+        await conn.execute("UPDATE ledger_meta.builds SET kind = 'live' WHERE name = $1", schema)
+    return None if previous is None else str(previous)
+
+
+async def drop_old_builds(conn: asyncpg.Connection, *, keep: set[str]) -> list[str]:
+    """Drop live-kind builds not in `keep` (audit as-of builds are kept until dropped by hand)."""
+    rows = await conn.fetch("SELECT name FROM ledger_meta.builds WHERE kind = 'live' AND status <> 'dropped'")
+    dropped = []
+    for row in rows:
+        name = str(row["name"])
+        if name in keep:
+            continue
+        await conn.execute(f"DROP SCHEMA IF EXISTS {q(name)} CASCADE")
+        await conn.execute("UPDATE ledger_meta.builds SET status = 'dropped' WHERE name = $1", name)
+        dropped.append(name)
+    return dropped

@@ -1,0 +1,35 @@
+"""Replay certificate: a deterministic digest of a build's content, table by table.
+
+Every ledger table is read in primary-key order as its canonical Postgres row text (UTC session
+time zone), each row hashed, the row hashes hashed per table, and the table digests hashed
+together. Volatile things are left out: build timestamps, the progress row (batching-dependent
+position bookkeeping) and the signed checkpoints (wall-clock signing times live in the catalog).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import asyncpg
+
+from ledger.projection.schema import KEYS, TABLES, q
+
+
+async def table_digests(conn: asyncpg.Connection, schema: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    async with conn.transaction():
+        await conn.execute("SET LOCAL TimeZone = 'UTC'")
+        await conn.execute("SET LOCAL extra_float_digits = 1")
+        for table in TABLES:
+            order = ", ".join(KEYS[table])
+            digest = await conn.fetchval(
+                f"SELECT encode(sha256(convert_to(coalesce(string_agg(encode(sha256(convert_to(t::text, 'UTF8')), "
+                f"'hex'), '' ORDER BY {order}), ''), 'UTF8')), 'hex') FROM {q(schema)}.{table} t")
+            out[table] = str(digest)
+    return out
+
+
+async def certificate(conn: asyncpg.Connection, schema: str) -> str:
+    digests = await table_digests(conn, schema)
+    text = "".join(f"{table}:{digest}\n" for table, digest in sorted(digests.items()))
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,144 @@
+"""The projector loop: read the log in order, fold a batch in memory, write it in one transaction.
+
+Used by the live service (follow mode), by `ledger replay` (rebuild into a fresh schema) and by
+as-of builds (with an event filter). Exactly-once: the applied sequence is read back from the
+schema at start, records at or below it are skipped, and a jump past it is refused as a gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+import asyncpg
+
+from contracts.envelope import Recorded
+from ledger.eventlog import EventLog
+from ledger.projection.fold import Batch, EventFilter, fold_commit
+from ledger.projection.merkle import Frontier
+from ledger.projection.schema import q
+from ledger.projection.state import Project, project_from_rows
+from ledger.projection.writer import Checkpoint, Writer
+
+CheckpointHook = Callable[[int, Frontier], Checkpoint | None]
+Progress = Callable[[int, int], None]
+
+
+class GapError(Exception):
+    """The log delivered a sequence past the next expected one: refuse rather than skip history."""
+
+
+class Projector:
+    def __init__(
+        self,
+        conn: asyncpg.Connection,
+        log: EventLog,
+        schema: str,
+        *,
+        live: bool = False,
+        fresh: bool = False,
+        keep: EventFilter | None = None,
+        batch_size: int = 5000,
+        cache_limit: int = 200_000,
+        checkpoint: CheckpointHook | None = None,
+    ) -> None:
+        self.conn, self.log, self.schema = conn, log, schema
+        self.writer = Writer(conn, schema, live=live)
+        self.fresh, self.keep, self.batch_size, self.cache_limit = fresh, keep, batch_size, cache_limit
+        self.checkpoint = checkpoint
+        self.cache: dict[str, Project] = {}
+        self.applied = 0
+        self.events = 0
+        self.frontier = Frontier()
+
+    async def load_position(self) -> int:
+        row = await self.conn.fetchrow(
+            f"SELECT applied_seq, events, merkle_size, merkle_peaks FROM {q(self.schema)}.progress")
+        self.applied, self.events = int(row["applied_seq"]), int(row["events"])
+        self.frontier = Frontier(int(row["merkle_size"]), row["merkle_peaks"])
+        self.fresh = self.fresh and self.applied == 0
+        return self.applied
+
+    async def run(self, *, until_seq: int | None = None, follow: bool = False, progress: Progress | None = None) -> int:
+        """Apply everything after the stored sequence (up to until_seq); returns the applied sequence."""
+        await self.load_position()
+        if until_seq is not None and until_seq <= self.applied:
+            return self.applied
+        queue: asyncio.Queue[Recorded | None] = asyncio.Queue(maxsize=self.batch_size * 4)
+
+        async def read() -> None:
+            async for rec in self.log.read(from_seq=self.applied + 1, until_seq=until_seq, follow=follow):
+                await queue.put(rec)
+            await queue.put(None)
+
+        reader = asyncio.create_task(read())
+        try:
+            done = False
+            while not done:
+                first = await queue.get()
+                if first is None:
+                    break
+                records = [first]
+                while len(records) < self.batch_size and not queue.empty():
+                    nxt = queue.get_nowait()
+                    if nxt is None:
+                        done = True
+                        break
+                    records.append(nxt)
+                await self._apply(records)
+                if progress is not None:
+                    progress(self.applied, self.events)
+            await reader  # surfaces a reader error
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+        return self.applied
+
+    async def _apply(self, records: list[Recorded]) -> None:
+        fresh_records = [r for r in records if r.seq > self.applied]  # redelivered: already applied
+        if not fresh_records:
+            return
+        await self._load_missing({r.commit.key for r in fresh_records if r.commit.kind == "project"})
+        batch = Batch(prev_seq=self.applied)
+        expected = self.applied + 1
+        frontier = self.frontier.copy()
+        for rec in fresh_records:
+            if rec.seq != expected:
+                raise GapError(f"{self.schema}: expected sequence {expected}, the log delivered {rec.seq}")
+            expected += 1
+            project = self.cache[rec.commit.key] if rec.commit.kind == "project" else None
+            fold_commit(rec, batch, project, self.keep)
+            frontier.append(rec.hash)
+        checkpoint = self.checkpoint(batch.last_seq, frontier) if self.checkpoint is not None else None
+        await self.writer.write(batch, frontier, checkpoint)
+        self.applied, self.frontier = batch.last_seq, frontier
+        self.events += batch.events
+        if len(self.cache) > self.cache_limit:
+            self.cache.clear()
+            self.fresh = False  # from now on a miss may be a project already in the schema
+
+    async def _load_missing(self, keys: set[str]) -> None:
+        missing = [k for k in keys if k not in self.cache]
+        if not missing:
+            return
+        if not self.fresh:
+            s = q(self.schema)
+            rows = await self.conn.fetch(f"SELECT * FROM {s}.projects WHERE id = ANY($1::text[])", missing)
+            stages = await self.conn.fetch(f"SELECT * FROM {s}.project_stages WHERE project_id = ANY($1::text[])",
+                                           missing)
+            blockers = await self.conn.fetch(
+                f"SELECT * FROM {s}.project_blockers WHERE project_id = ANY($1::text[])", missing)
+            by_stage: dict[str, list[asyncpg.Record]] = {}
+            by_blocker: dict[str, list[asyncpg.Record]] = {}
+            for r in stages:
+                by_stage.setdefault(r["project_id"], []).append(r)
+            for r in blockers:
+                by_blocker.setdefault(r["project_id"], []).append(r)
+            for r in rows:
+                pid = r["id"]
+                self.cache[pid] = project_from_rows(r, by_stage.get(pid, []), by_blocker.get(pid, []))
+        for k in missing:
+            if k not in self.cache:
+                self.cache[k] = Project(id=k)

@@ -1,0 +1,130 @@
+"""One transaction per batch: archive, ledger rows, figures and the applied sequence — all or nothing.
+
+Set-based only: COPY into session temp tables then one INSERT … ON CONFLICT per table, and unnest
+upserts for the additive figures. The progress row is the fence: the UPDATE only matches when the
+stored sequence is the one this writer started from, so a second writer (or a replay of a batch
+that already committed) changes nothing and raises instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+import msgspec
+
+from ledger.projection.fold import Batch
+from ledger.projection.merkle import Frontier
+from ledger.projection.schema import KEYS, names, q
+from ledger.projection.state import blocker_row, project_row, stage_row
+
+
+class Fenced(Exception):
+    """The stored sequence is not where this writer thought: another writer moved it."""
+
+
+class LiveMoved(Exception):
+    """The live pointer now names another build (a replay switched); restart on that build."""
+
+    def __init__(self, schema: str) -> None:
+        super().__init__(f"the live ledger moved to {schema}")
+        self.schema = schema
+
+
+class Checkpoint(msgspec.Struct, frozen=True, kw_only=True):
+    seq: int
+    leaves: int
+    root: str
+    signature: str
+    key_id: str
+    public_key: str
+    signed_at: dt.datetime
+
+
+_UPSERTED = ("projects", "project_stages", "project_blockers")
+
+
+class Writer:
+    """Writes batches into one build schema over one connection (which may also hold the lock)."""
+
+    def __init__(self, conn: asyncpg.Connection, schema: str, *, live: bool = False) -> None:
+        self.conn = conn
+        self.schema = schema
+        self.live = live
+        self._staged = False
+        s = q(schema)
+        self._upsert = {
+            table: (
+                f"INSERT INTO {s}.{table} SELECT * FROM pg_temp.stg_{table} ON CONFLICT ({', '.join(KEYS[table])}) "
+                f"DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in names(table) if c not in KEYS[table])}"
+            )
+            for table in _UPSERTED
+        }
+        self._dept = (
+            f"INSERT INTO {s}.department_month AS t SELECT * FROM unnest($1::text[], $2::date[], $3::int[], "
+            "$4::int[], $5::int[], $6::int[], $7::bigint[]) ON CONFLICT (department, month) DO UPDATE SET "
+            "completed = t.completed + excluded.completed, on_time = t.on_time + excluded.on_time, "
+            "early = t.early + excluded.early, late = t.late + excluded.late, "
+            "working_days = t.working_days + excluded.working_days"
+        )
+        self._permits = (
+            f"INSERT INTO {s}.permits AS t SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::int[], "
+            "$5::numeric[], $6::numeric[]) ON CONFLICT (kind, month, district) DO UPDATE SET "
+            "issued = t.issued + excluded.issued, land_area_m2 = t.land_area_m2 + excluded.land_area_m2, "
+            "floor_area_m2 = t.floor_area_m2 + excluded.floor_area_m2"
+        )
+        self._progress = (
+            f"UPDATE {s}.progress SET applied_seq = $1, commits = commits + $2, events = events + $3, "
+            "merkle_size = $4, merkle_peaks = $5 WHERE applied_seq = $6"
+        )
+
+    async def _stage_tables(self) -> None:
+        if not self._staged:
+            for table in _UPSERTED:
+                await self.conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS stg_{table} "
+                                        f"(LIKE {q(self.schema)}.{table}) ON COMMIT DELETE ROWS")
+            self._staged = True
+
+    async def write(self, batch: Batch, frontier: Frontier, checkpoint: Checkpoint | None = None) -> None:
+        await self._stage_tables()
+        conn = self.conn
+        async with conn.transaction():
+            if self.live:
+                live = await conn.fetchval("SELECT schema FROM ledger_meta.live WHERE id = 1 FOR SHARE")
+                if live != self.schema:
+                    raise LiveMoved(str(live))
+            done = await conn.execute(self._progress, batch.last_seq, batch.commits, batch.events,
+                                      frontier.size, frontier.peaks, batch.prev_seq)
+            if done != "UPDATE 1":
+                raise Fenced(f"{self.schema}: applied sequence is no longer {batch.prev_seq}; another writer ran")
+            if batch.archive:
+                await conn.copy_records_to_table("archive", schema_name=self.schema, records=batch.archive)
+            projects = list(batch.projects.values())
+            for p in projects:
+                p.refresh()
+            rows = {
+                "projects": [project_row(p) for p in projects],
+                "project_stages": [stage_row(batch.projects[pid].stages[code]) for pid, code in batch.stages],
+                "project_blockers": [blocker_row(batch.projects[pid].blockers[b]) for pid, b in batch.blockers],
+            }
+            for table in _UPSERTED:
+                if rows[table]:
+                    await conn.copy_records_to_table(f"stg_{table}", records=rows[table])
+                    await conn.execute(self._upsert[table])
+            if batch.department_month:
+                keys, figures = zip(*batch.department_month.items(), strict=True)
+                await conn.execute(self._dept, [k[0] for k in keys], [k[1] for k in keys],
+                                   *([f[i] for f in figures] for i in range(5)))
+            if batch.permits:
+                keys2, sums = zip(*batch.permits.items(), strict=True)
+                await conn.execute(self._permits, [k[0] for k in keys2], [k[1] for k in keys2],
+                                   [k[2] for k in keys2], [int(v[0]) for v in sums], [v[1] for v in sums],
+                                   [v[2] for v in sums])
+            if batch.alerts:
+                await conn.copy_records_to_table("alerts", schema_name=self.schema, records=batch.alerts)
+            if checkpoint is not None:
+                await conn.execute(
+                    "INSERT INTO ledger_meta.checkpoints (seq, leaves, root, signature, key_id, public_key, signed_at) "
+                    "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (seq) DO NOTHING",
+                    checkpoint.seq, checkpoint.leaves, checkpoint.root, checkpoint.signature, checkpoint.key_id,
+                    checkpoint.public_key, checkpoint.signed_at)

@@ -1,0 +1,54 @@
+"""The ledger rows a build produces from realistic events, and the archive's insert-only rule."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from ledger.eventlog import EventLog
+from ledger.projection.build import build
+from ledger.projection.certificate import certificate
+from tests.projections.conftest import fill
+
+
+async def test_a_build_projects_every_event_into_the_archive_and_the_ledger(
+    log: EventLog, conn: asyncpg.Connection
+) -> None:
+    events = await fill(log, 3000)
+
+    built = await build(conn, log, batch_size=700)
+
+    assert built.applied_seq == await log.last_seq()
+    assert await conn.fetchval("SELECT count(*) FROM ledger.archive") == events
+    assert await conn.fetchval("SELECT count(DISTINCT (seq, idx)) FROM ledger.archive") == events
+    projects = await conn.fetchval("SELECT count(*) FROM ledger.projects")
+    received = await conn.fetchval("SELECT count(*) FROM ledger.archive WHERE type = 'ApplicationReceived'")
+    assert projects == received
+    passed = await conn.fetchval("SELECT count(*) FROM ledger.archive WHERE type = 'StagePassed'")
+    assert await conn.fetchval("SELECT sum(completed) FROM ledger.department_month") == passed
+    categories = {r[0] for r in await conn.fetch("SELECT DISTINCT category FROM ledger.projects")}
+    assert {"early_study", "permit_done", "land_needed"} <= categories
+    assert await conn.fetchval("SELECT count(*) FROM ledger.project_blockers WHERE status = 'open'") > 0
+    assert await conn.fetchval("SELECT sum(issued) FROM ledger.permits") > 0
+    assert await conn.fetchval("SELECT count(*) FROM ledger.alerts") > 0
+    ranked = await conn.fetch("SELECT rank, on_time_rate FROM ledger.department_month ORDER BY month, rank")
+    assert ranked[0]["rank"] == 1
+
+
+async def test_two_builds_of_the_same_log_have_the_same_certificate_whatever_the_batch_size(
+    log: EventLog, conn: asyncpg.Connection
+) -> None:
+    await fill(log, 2000)
+    first = await build(conn, log, batch_size=97, switch=False, name="audit_a")
+    second = await build(conn, log, batch_size=5000)
+    assert first.certificate == second.certificate == await certificate(conn, second.schema)
+
+
+async def test_the_archive_refuses_update_delete_and_truncate(log: EventLog, conn: asyncpg.Connection) -> None:
+    await fill(log, 50)
+    built = await build(conn, log)
+    for sql in (f"UPDATE {built.schema}.archive SET actor = 'x'", f"DELETE FROM {built.schema}.archive",
+                f"TRUNCATE {built.schema}.archive"):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="insert-only"):
+            await conn.execute(sql)
+    assert await conn.fetchval("SELECT count(*) FROM ledger.archive") == 50
