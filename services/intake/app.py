@@ -1,0 +1,146 @@
+"""Composition root: connections, streams, the key index and the FastStream subscribers.
+
+- request/reply on `<prefix>.intake.*.submit` (core NATS, `max_workers` concurrent handlers);
+  the source id is the subject's third token, which the server's permissions enforce;
+- fire-and-forget: durable pull consumer `intake` on the inbound work-queue stream, batches
+  with manual acks — a message is acked only after its receipt is published, and naked with a
+  delay after a transient outcome, so nothing is lost while intake or stages is down.
+Nothing connects at import time; `running()` is the lifespan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated
+
+import asyncpg
+from faststream import AckPolicy, Context
+from faststream.nats import JStream, NatsBroker, PullSub
+from faststream.nats.annotations import NatsMessage
+from faststream.nats.message import NatsBatchMessage
+from faststream.security import SASLPlaintext
+from nats.aio.msg import Msg
+
+from contracts.codec import encode
+from ledger.clock import Clock, SystemClock
+from ledger.eventlog import EventLog
+from ledger.natsconn import connect
+from ledger.settings import Settings
+from services.intake import streams
+from services.intake.handlers import Ports, answer, settle
+from services.intake.index import Indexer, KeyIndex
+from services.intake.sinks import SUBJECT_HEADER, ReceiptStream, RejectedStream, StagesClient
+from services.intake.validate import parse
+
+DURABLE = "intake"
+NAK_DELAY_S = 2.0
+
+
+@dataclass(frozen=True)
+class IntakeConfig:
+    settings: Settings
+    allowed: Mapping[str, tuple[str, ...]]
+    schema: str = "intake"
+    clock: Clock = field(default_factory=SystemClock)
+    stages_timeout: float = 5.0
+    request_workers: int = 256
+    inbound_batch: int = 256
+    start_timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class Running:
+    ports: Ports
+    indexer: Indexer
+    broker: NatsBroker
+
+
+def build_broker(config: IntakeConfig, ports: Ports, rejected: RejectedStream, receipts: ReceiptStream) -> NatsBroker:
+    settings, subjects = config.settings, config.settings.subjects
+    security = SASLPlaintext(username=settings.nats_user, password=settings.nats_password or "") \
+        if settings.nats_user else None
+    broker = NatsBroker(settings.nats_url or "", security=security, connect_timeout=5, logger=None, name="intake")
+
+    @broker.subscriber(subjects.submit("*"), max_workers=config.request_workers)
+    async def on_submit(msg: NatsMessage) -> bytes:
+        subject = msg.raw_message.subject
+        receipt = await answer(msg.body, subject.split(".")[-2], ports, rejected, {SUBJECT_HEADER: subject})
+        return encode(receipt)
+
+    @broker.subscriber(
+        f"{subjects.prefix}.inbound.*",
+        stream=JStream(subjects.inbound_stream, declare=False),
+        durable=DURABLE,
+        pull_sub=PullSub(batch_size=config.inbound_batch, timeout=0.2, batch=True),
+        ack_policy=AckPolicy.MANUAL,
+    )
+    async def on_inbound(msg: Annotated[NatsBatchMessage, Context("message")]) -> None:
+        await drain(msg.raw_message, ports, rejected, receipts)
+
+    return broker
+
+
+async def drain(batch: list[Msg], ports: Ports, rejected: RejectedStream, receipts: ReceiptStream) -> None:
+    """One batch: projects in parallel, each project's messages in arrival order."""
+    groups: dict[str, list[Msg]] = {}
+    for i, m in enumerate(batch):
+        parsed = parse(m.data, max_bytes=ports.max_bytes)
+        key = getattr(parsed, "project_id", None) or f"#{i}"
+        groups.setdefault(key, []).append(m)
+
+    async def one_project(msgs: list[Msg]) -> None:
+        for m in msgs:
+            source = m.subject.rsplit(".", 1)[-1]
+            try:
+                done = await settle(m.data, source, ports, rejected, receipts, {SUBJECT_HEADER: m.subject})
+            except Exception:
+                done = False
+            await (m.ack() if done else m.nak(delay=NAK_DELAY_S))
+
+    await asyncio.gather(*(one_project(msgs) for msgs in groups.values()))
+
+
+@contextlib.asynccontextmanager
+async def running(config: IntakeConfig) -> AsyncIterator[Running]:
+    """Start intake; on exit stop consuming first, then close the connections."""
+    settings, subjects = config.settings, config.settings.subjects
+    if settings.database_url is None:
+        raise ValueError("Config 'LEDGER_DATABASE_URL' is not set; intake keeps its key index in Postgres")
+    nc = await connect(settings, name="intake")
+    pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=8)
+    tasks: list[asyncio.Task[None]] = []
+    broker: NatsBroker | None = None
+    try:
+        await streams.provision(nc.jetstream(), subjects)
+        index = KeyIndex(pool, config.schema)
+        await index.setup()
+        log = EventLog(nc, subjects)
+        indexer = Indexer(log, index)
+        tasks = [asyncio.create_task(indexer.follow()), asyncio.create_task(indexer.sample())]
+        await _until_fresh(indexer, tasks, config.start_timeout)
+        ports = Ports(log=log, keys=index, freshness=indexer, clock=config.clock, allowed=config.allowed,
+                      stages=StagesClient(nc, subjects, timeout=config.stages_timeout))
+        broker = build_broker(config, ports, RejectedStream(nc, subjects), ReceiptStream(nc, subjects))
+        await broker.start()
+        yield Running(ports=ports, indexer=indexer, broker=broker)
+    finally:
+        if broker is not None:
+            await broker.stop()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await pool.close()
+        await nc.drain()
+
+
+async def _until_fresh(indexer: Indexer, tasks: list[asyncio.Task[None]], seconds: float) -> None:
+    async with asyncio.timeout(seconds):
+        while not indexer.fresh():
+            for task in tasks:
+                if task.done():
+                    task.result()  # a failed follower is a failed start
+            await asyncio.sleep(0.02)
+

@@ -1,0 +1,132 @@
+"""Intake's handlers: one submission in, one receipt out; ports are parameters, no framework here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from contracts.commands import Submission, WorkflowRequest
+from contracts.receipts import Accepted, Rejected
+from ledger.clock import Clock
+from ledger.eventlog import ChainMismatch, ConcurrencyConflict, EventLog
+from services.intake import domain
+from services.intake.idempotency import build_commit, find_in, judge, receipt_of, submission_hash
+from services.intake.ports import Freshness, Keys, ReceiptLog, RejectedLog, Stages, Unavailable
+from services.intake.validate import MAX_BYTES, parse
+
+log = logging.getLogger("intake")
+Receipt = Accepted | Rejected
+
+
+@dataclass(frozen=True)
+class Ports:
+    log: EventLog
+    keys: Keys
+    freshness: Freshness
+    stages: Stages
+    clock: Clock
+    allowed: Mapping[str, tuple[str, ...]]
+    """source id → commands it may send (empty tuple: all). A source not in here is refused."""
+    max_attempts: int = 8
+    max_bytes: int = MAX_BYTES
+
+
+async def process(raw: bytes, source: str, ports: Ports) -> Receipt:
+    """Validate, de-duplicate, then append (intake commands) or forward (workflow commands)."""
+    try:
+        return await _process(raw, source, ports)
+    except Exception:
+        log.exception("submission from %s failed unexpectedly", source)
+        return Rejected(code="internal_error", message="an unexpected failure; nothing was written; retry with the "
+                        "same idempotency_key")
+
+
+async def _process(raw: bytes, source: str, ports: Ports) -> Receipt:
+    if source not in ports.allowed:
+        return Rejected(code="forbidden_source", message=f"source {source!r} is not a registered publishing system")
+    parsed = parse(raw, max_bytes=ports.max_bytes)
+    if isinstance(parsed, Rejected):
+        return parsed
+    sub = parsed
+    refused = domain.admit(sub, allowed=ports.allowed[source], now=ports.clock.now())
+    if refused is not None:
+        return refused
+    digest = submission_hash(sub)
+    if not ports.freshness.fresh():
+        return _unavailable(sub, "the idempotency index is behind the event log")
+    seen = await ports.keys.lookup(source, sub.idempotency_key)
+    if seen is not None:
+        return judge(seen.submission_hash, seen.receipt, sub, digest)
+    if domain.is_intake_command(sub):
+        return await _append(sub, source, digest, ports)
+    request = WorkflowRequest(source=source, submission=sub, received_at=ports.clock.now(), submission_hash=digest)
+    try:
+        return await ports.stages.forward(request)
+    except Unavailable as exc:
+        return _unavailable(sub, str(exc))
+
+
+async def _append(sub: Submission, source: str, digest: str, ports: Ports) -> Receipt:
+    """Load → decide → append with the expected version; bounded retries on conflict."""
+    for _ in range(ports.max_attempts):
+        loaded = await ports.log.load_project(sub.project_id)
+        earlier = find_in(loaded, source, sub.idempotency_key)
+        if earlier is not None:
+            return judge(earlier.commit.submission_hash, receipt_of(earlier, duplicate=False), sub, digest)
+        decision = domain.decide(sub, domain.fold(r.commit for r in loaded.records))
+        if isinstance(decision, Rejected):
+            return decision
+        commit = build_commit(loaded, sub, source, digest, decision)
+        try:
+            done = await ports.log.append(commit, expected_version=loaded.version)
+        except (ConcurrencyConflict, ChainMismatch):
+            continue  # another writer (or our own earlier attempt) landed first: reload and decide again
+        if done.duplicate:  # the msg-id was seen: possibly the same key on another project
+            original = await ports.log.get(done.seq)
+            if original is not None:
+                return judge(original.commit.submission_hash, receipt_of(original, duplicate=False), sub, digest)
+        return Accepted(idempotency_key=sub.idempotency_key, project_id=sub.project_id,
+                        event_ids=[e.event_id for e in commit.events], project_version=done.seq,
+                        commit_hash=done.hash)
+    return Rejected(code="concurrency_exhausted", idempotency_key=sub.idempotency_key, project_id=sub.project_id,
+                    message=f"project {sub.project_id} changed {ports.max_attempts} times while intake decided; "
+                    "retry with the same idempotency_key")
+
+
+def _unavailable(sub: Submission, why: str) -> Rejected:
+    return Rejected(code="unavailable", message=f"{why}; retry later with the same idempotency_key",
+                    idempotency_key=sub.idempotency_key, project_id=sub.project_id)
+
+
+TRANSIENT = frozenset({"unavailable", "concurrency_exhausted"})
+"""Outcomes after which a fire-and-forget message is redelivered rather than answered."""
+
+
+async def answer(raw: bytes, source: str, ports: Ports, rejected: RejectedLog, headers: dict[str, str]) -> Receipt:
+    """Request/reply: the receipt to send back; a rejection is recorded first (nothing silent)."""
+    receipt = await process(raw, source, ports)
+    if isinstance(receipt, Rejected):
+        try:
+            await rejected.record(source, raw, receipt, headers)
+        except Exception:  # the caller still learns why; the log says the record is missing
+            log.exception("could not record a rejection from %s in the rejected stream", source)
+    return receipt
+
+
+async def settle(
+    raw: bytes, source: str, ports: Ports, rejected: RejectedLog, receipts: ReceiptLog, headers: dict[str, str]
+) -> bool:
+    """Fire-and-forget: True when the message may be acked (outcome recorded and published).
+
+    False after a transient outcome (stages down, too much contention, index behind): the
+    message is then redelivered later, so nothing is lost; any failure to record or publish
+    raises, and the message is redelivered as well.
+    """
+    receipt = await process(raw, source, ports)
+    if isinstance(receipt, Rejected):
+        if receipt.code in TRANSIENT:
+            return False
+        await rejected.record(source, raw, receipt, headers)
+    await receipts.publish(source, receipt)
+    return True

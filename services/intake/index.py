@@ -1,0 +1,148 @@
+"""The (source, idempotency key) → (payload hash, receipt) index in Postgres, fed from the log.
+
+A catch-up consumer reads the log in order (ordered consumer, follow) and writes batches of
+rows together with the last applied stream sequence in one transaction, so a restart resumes
+exactly where it stopped and never applies a commit twice. `fresh()` says whether the index has
+applied everything that was in the log at most STALE_AFTER seconds ago (see idempotency.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import time
+
+import asyncpg
+import msgspec
+
+from contracts.envelope import Recorded
+from contracts.receipts import Accepted
+from ledger.eventlog import EventLog
+from services.intake.idempotency import receipt_of
+
+STALE_AFTER = 60.0
+"""Half the event log's duplicate window (120 s): the bound idempotency.py relies on."""
+CONSUMER = "intake-keys"
+
+
+class IndexEntry(msgspec.Struct, frozen=True, kw_only=True):
+    submission_hash: str
+    receipt: Accepted
+
+
+def ddl(schema: str) -> str:
+    return f"""
+    CREATE SCHEMA IF NOT EXISTS "{schema}";
+    CREATE TABLE IF NOT EXISTS "{schema}".idempotency_keys (
+        source text NOT NULL, key text NOT NULL, submission_hash text NOT NULL,
+        project_id text NOT NULL, seq bigint NOT NULL, commit_hash text NOT NULL,
+        event_ids text[] NOT NULL, recorded_at timestamptz NOT NULL,
+        PRIMARY KEY (source, key));
+    CREATE TABLE IF NOT EXISTS "{schema}".tracking (consumer text PRIMARY KEY, seq bigint NOT NULL);
+    """
+
+
+class KeyIndex:
+    """Reads and batched writes of the index; `pool` is intake's asyncpg pool."""
+
+    def __init__(self, pool: asyncpg.Pool, schema: str = "intake") -> None:
+        self.pool = pool
+        self.schema = schema
+
+    async def setup(self) -> None:
+        async with self.pool.acquire() as conn:
+            await conn.execute(ddl(self.schema))
+
+    async def lookup(self, source: str, key: str) -> IndexEntry | None:
+        row = await self.pool.fetchrow(
+            f'SELECT * FROM "{self.schema}".idempotency_keys WHERE source = $1 AND key = $2', source, key
+        )
+        if row is None:
+            return None
+        receipt = Accepted(idempotency_key=key, project_id=row["project_id"], event_ids=list(row["event_ids"]),
+                           project_version=row["seq"], commit_hash=row["commit_hash"],
+                           recorded_at=row["recorded_at"])
+        return IndexEntry(submission_hash=row["submission_hash"], receipt=receipt)
+
+    async def applied_seq(self) -> int:
+        seq = await self.pool.fetchval(f'SELECT seq FROM "{self.schema}".tracking WHERE consumer = $1', CONSUMER)
+        return int(seq or 0)
+
+    async def apply(self, records: list[Recorded]) -> None:
+        """Upsert the keyed commits of `records` and the tracking row, in one transaction."""
+        keyed = [(r, receipt_of(r, duplicate=False)) for r in records if r.commit.source and r.commit.idempotency_key]
+        async with self.pool.acquire() as conn, conn.transaction():
+            if keyed:
+                await conn.execute(
+                    f"""INSERT INTO "{self.schema}".idempotency_keys
+                        SELECT s, k, h, p, q, c, string_to_array(e, ' '), t FROM unnest(
+                          $1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[],
+                          $8::timestamptz[]) AS u(s, k, h, p, q, c, e, t)
+                        ON CONFLICT (source, key) DO NOTHING""",  # the first commit of a key is the original
+                    [r.commit.source for r, _ in keyed], [r.commit.idempotency_key for r, _ in keyed],
+                    [r.commit.submission_hash for r, _ in keyed], [a.project_id for _, a in keyed],
+                    [a.project_version for _, a in keyed], [a.commit_hash for _, a in keyed],
+                    [" ".join(a.event_ids) for _, a in keyed], [r.recorded_at for r, _ in keyed],
+                )
+            await conn.execute(
+                f"""INSERT INTO "{self.schema}".tracking VALUES ($1, $2)
+                    ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq""",
+                CONSUMER, records[-1].seq,
+            )
+
+
+class Indexer:
+    """Keeps the index following the log; knows how fresh it is."""
+
+    def __init__(self, log: EventLog, index: KeyIndex, *, batch: int = 1000) -> None:
+        self.log = log
+        self.index = index
+        self.batch = batch
+        self.applied = 0
+        self.fresh_at = float("-inf")
+        self._samples: collections.deque[tuple[float, int]] = collections.deque()
+        self._changed = asyncio.Condition()
+
+    def fresh(self) -> bool:
+        return time.monotonic() - self.fresh_at < STALE_AFTER
+
+    async def follow(self) -> None:
+        """Apply the log to the index forever (cancel to stop)."""
+        self.applied = await self.index.applied_seq()
+        queue: asyncio.Queue[Recorded] = asyncio.Queue(maxsize=10 * self.batch)
+
+        async def read() -> None:
+            async for record in self.log.read(from_seq=self.applied + 1, follow=True):
+                await queue.put(record)
+
+        reader = asyncio.create_task(read())
+        try:
+            while True:
+                batch = [await queue.get()]
+                while len(batch) < self.batch and not queue.empty():
+                    batch.append(queue.get_nowait())
+                await self.index.apply(batch)
+                await self._advance(batch[-1].seq)
+        finally:
+            reader.cancel()
+
+    async def sample(self, interval: float = 0.5) -> None:
+        """Record (time, log's last sequence) pairs: once applied, that time is a freshness point."""
+        while True:
+            started = time.monotonic()
+            last = await self.log.last_seq()
+            self._samples.append((started, last))
+            await self._advance(self.applied)
+            await asyncio.sleep(interval)
+
+    async def _advance(self, applied: int) -> None:
+        self.applied = applied
+        while self._samples and self._samples[0][1] <= applied:
+            self.fresh_at = self._samples.popleft()[0]
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait_applied(self, seq: int) -> None:
+        """Until the index holds every commit up to `seq` (wrap in asyncio.timeout)."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.applied >= seq)

@@ -1,0 +1,68 @@
+"""Bytes → Submission, or a Rejected naming the field and the problem in the publisher's terms."""
+
+from __future__ import annotations
+
+import re
+
+import msgspec
+
+from contracts.commands import Submission
+from contracts.receipts import Rejected
+
+MAX_BYTES = 64 * 1024
+"""Largest submission accepted (the contract's largest realistic command is a few KiB)."""
+
+_decoder = msgspec.json.Decoder(Submission)
+_loose = msgspec.json.Decoder(dict[str, object])
+_AT = re.compile(r"^(?P<what>.*?) - at `\$(?P<path>[^`]*)`$", re.S)
+_MISSING = re.compile(r"^Object missing required field `(?P<name>[^`]+)`$")
+
+
+def parse(raw: bytes, *, max_bytes: int = MAX_BYTES) -> Submission | Rejected:
+    """Strict decode against the contract; unknown fields are tolerated (schema evolution)."""
+    if len(raw) > max_bytes:
+        return Rejected(code="too_large", message=f"message is {len(raw)} bytes; the limit is {max_bytes} bytes")
+    try:
+        return _decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        return _invalid(str(exc), raw)
+    except msgspec.DecodeError as exc:
+        return Rejected(code="malformed", message=f"not valid JSON: {exc}")
+
+
+def _invalid(text: str, raw: bytes) -> Rejected:
+    key, project = _identity(raw)
+    m = _AT.match(text)
+    what, path = (m["what"], m["path"]) if m else (text, "")
+    if path == "" and what.startswith("Expected `object`"):
+        return Rejected(code="malformed", message=f"the message must be a JSON object: {text}")
+    field = _field(path)
+    missing = _MISSING.match(what)
+    if missing:
+        field = f"{field}.{missing['name']}" if field else missing["name"]
+        what = f"required field `{missing['name']}` is missing"
+    return Rejected(
+        code="invalid_field",
+        message=f"{field or 'message'}: {what}",
+        field=field or None,
+        idempotency_key=key,
+        project_id=project,
+    )
+
+
+def _field(path: str) -> str:
+    """msgspec's `$.command.stage` / `$.documents[0]` → `command.stage` / `documents[0]`."""
+    return path[1:] if path.startswith(".") else path
+
+
+def _identity(raw: bytes) -> tuple[str | None, str | None]:
+    """Best effort: the key and project id of an invalid submission, for its rejection receipt."""
+    try:
+        loose = _loose.decode(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None, None
+    key, project = loose.get("idempotency_key"), loose.get("project_id")
+    return (
+        key if isinstance(key, str) and len(key) <= 128 else None,
+        project if isinstance(project, str) and len(project) <= 64 else None,
+    )

@@ -1,0 +1,126 @@
+"""An authenticated nats-server (generated config) for intake tests, sources, and a running intake."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import msgspec
+import nats
+import pytest
+from nats.aio.client import Client as NATS
+
+from contracts.subjects import Subjects
+from ledger.clock import FixedClock
+from ledger.eventlog import EventLog, provision
+from ledger.runtime.auth import ADMIN, Source, ensure_secrets, inbox_prefix, render_authorization
+from ledger.runtime.nats import NatsServer, render_config
+from ledger.runtime.ports import free_port
+from ledger.settings import Settings
+from services.intake.app import IntakeConfig, Running, running
+from tests.intake.standin import StagesStandIn
+
+NOW = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
+SOURCES = {
+    "window": Source(id="window", name="政务服务大厅窗口", password="window-secret"),
+    "landsys": Source(id="landsys", name="用地审批系统", password="landsys-secret"),
+    "registry": Source(id="registry", name="不动产登记系统", password="registry-secret",
+                       commands=("SupplyDocuments",)),
+}
+PREFIXES = [Subjects(prefix=f"it{i:02d}") for i in range(60)]
+_next_prefix = itertools.count()
+
+
+class AuthServer(msgspec.Struct, frozen=True, kw_only=True):
+    url: str
+    passwords: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer]:
+    root = tmp_path_factory.mktemp("nats-auth")
+    passwords = ensure_secrets(root / "secrets")
+    port = free_port()
+    conf = root / "nats.conf"
+    block = render_authorization(PREFIXES, SOURCES, passwords)
+    conf.write_text(render_config(port=port, store_dir=root / "js", authorization=block))
+    server = NatsServer(conf, port, log_file=root / "nats.log")
+    server.start()
+    yield AuthServer(url=server.url, passwords=passwords)
+    server.stop()
+
+
+@pytest.fixture
+def subjects() -> Subjects:
+    """Each test its own prefix out of the ones the generated config knows."""
+    return PREFIXES[next(_next_prefix) % len(PREFIXES)]
+
+
+async def login(server: AuthServer, user: str, **kwargs: object) -> NATS:
+    password = SOURCES[user].password if user in SOURCES else server.passwords[user]
+    if user in SOURCES:
+        kwargs.setdefault("inbox_prefix", inbox_prefix(user))
+    return await nats.connect(server.url, user=user, password=password, name=user, **kwargs)  # type: ignore[arg-type,unused-ignore]
+
+
+@pytest.fixture
+async def admin(auth_server: AuthServer, subjects: Subjects) -> AsyncIterator[NATS]:
+    nc = await login(auth_server, ADMIN)
+    await provision(nc.jetstream(), subjects)
+    yield nc
+    await nc.drain()
+
+
+@pytest.fixture
+async def log(admin: NATS, subjects: Subjects) -> EventLog:
+    return EventLog(admin, subjects)
+
+
+@pytest.fixture
+async def window(auth_server: AuthServer) -> AsyncIterator[NATS]:
+    nc = await login(auth_server, "window")
+    yield nc
+    await nc.close()
+
+
+def intake_config(server: AuthServer, subjects: Subjects, database_url: str, schema: str, **kw: object) -> IntakeConfig:
+    settings = Settings(nats_url=server.url, database_url=database_url, prefix=subjects.prefix,
+                        nats_user="intake", nats_password=server.passwords["intake"])
+    return IntakeConfig(settings=settings, allowed={s.id: s.commands for s in SOURCES.values()}, schema=schema,
+                        clock=FixedClock(NOW), stages_timeout=1.0, **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def intake(
+    auth_server: AuthServer, admin: NATS, subjects: Subjects, database_url: str, pg_schema: str
+) -> AsyncIterator[Running]:
+    async with running(intake_config(auth_server, subjects, database_url, pg_schema)) as app:
+        yield app
+
+
+@pytest.fixture
+async def stages(auth_server: AuthServer, admin: NATS, subjects: Subjects) -> AsyncIterator[StagesStandIn]:
+    nc = await login(auth_server, "stages")
+    standin = StagesStandIn(nc, subjects)
+    await standin.start()
+    yield standin
+    await nc.drain()
+
+
+async def wait_for(condition: object, within: float = 10.0) -> None:
+    """Poll an async or sync predicate until true, or fail after `within` seconds."""
+    async with asyncio.timeout(within):
+        while True:
+            result = condition()  # type: ignore[operator]
+            if asyncio.iscoroutine(result):
+                result = await result
+            if result:
+                return
+            await asyncio.sleep(0.01)
+
+
+def fixture_path(name: str) -> Path:
+    return Path(__file__).parent / name
