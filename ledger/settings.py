@@ -26,6 +26,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     replicas: int = 1
     nats_user: str | None = None
     nats_password: str | None = None
+    # projections: the bureau's checkpoint signing key and how often checkpoints are signed
+    signing_key_file: Path | None = None  # default: <data_dir>/keys/bureau-ed25519.pem
+    checkpoint_every: int = 10_000  # log sequences between signed checkpoints
+    checkpoint_minutes: int = 5  # …or minutes, whichever comes first
+    projector_batch: int = 5000  # most commits per projection transaction
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.signing_key_file or self.data_dir / "keys" / "bureau-ed25519.pem"
 
     @property
     def subjects(self) -> Subjects:
@@ -65,4 +74,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         replicas=replicas,
         nats_user=env.get("LEDGER_NATS_USER") or None,
         nats_password=env.get("LEDGER_NATS_PASSWORD") or None,
+        signing_key_file=Path(env["LEDGER_SIGNING_KEY_FILE"]) if env.get("LEDGER_SIGNING_KEY_FILE") else None,
+        checkpoint_every=max(1, _int(env, "LEDGER_CHECKPOINT_EVERY", 10_000)),
+        checkpoint_minutes=_int(env, "LEDGER_CHECKPOINT_MINUTES", 5),
+        projector_batch=max(1, _int(env, "LEDGER_PROJECTOR_BATCH", 5000)),
     )

@@ -1,0 +1,37 @@
+"""Running the live projector as a real process, and waiting on conditions (never fixed sleeps)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import asyncpg
+
+
+def start_projector(
+    nats_url: str, database_url: str, prefix: str, data_dir: Path, **extra: str
+) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "LEDGER_NATS_URL": nats_url, "LEDGER_DATABASE_URL": database_url, "LEDGER_PREFIX": prefix,
+           "LEDGER_DATA_DIR": str(data_dir), **extra}
+    log = open(data_dir / "projector.log", "ab")  # handed to the child
+    return subprocess.Popen([sys.executable, "-m", "services.projections"], env=env, stdout=log, stderr=log)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], limit: float = 30.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + limit
+    while not await check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {limit}s waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+async def applied_seq(conn: asyncpg.Connection) -> int:
+    try:
+        return int(await conn.fetchval("SELECT applied_seq FROM ledger.progress") or 0)
+    except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError):
+        return 0
