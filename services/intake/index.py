@@ -60,8 +60,7 @@ class KeyIndex:
         if row is None:
             return None
         receipt = Accepted(idempotency_key=key, project_id=row["project_id"], event_ids=list(row["event_ids"]),
-                           project_version=row["seq"], commit_hash=row["commit_hash"],
-                           recorded_at=row["recorded_at"])
+                           project_version=row["seq"], commit_hash=row["commit_hash"])
         return IndexEntry(submission_hash=row["submission_hash"], receipt=receipt)
 
     async def applied_seq(self) -> int:

@@ -1,0 +1,85 @@
+"""Fire-and-forget: nothing lost while intake (or stages) is down, each message processed once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+
+from contracts.codec import decode_receipt
+from contracts.receipts import Accepted, Rejected
+from contracts.subjects import Subjects
+from ledger.eventlog import EventLog
+from ledger.rejected import read_rejected
+from services.intake import streams
+from services.intake.app import running
+from tests.intake import builders as b
+from tests.intake.conftest import AuthServer, intake_config, login, wait_for
+from tests.intake.standin import StagesStandIn
+
+N = 1000
+
+
+async def test_a_thousand_submissions_sent_while_intake_is_down_are_each_processed_once(
+    auth_server: AuthServer, admin: NATS, window: NATS, subjects: Subjects, log: EventLog,
+    database_url: str, pg_schema: str,
+) -> None:
+    await streams.provision((await login(auth_server, "intake")).jetstream(), subjects)
+    receipts: list[Accepted | Rejected] = []
+
+    async def on_receipt(msg: Msg) -> None:
+        receipts.append(decode_receipt(msg.data))
+
+    await window.subscribe(subjects.receipts("window"), cb=on_receipt)
+    js = window.jetstream()
+    bodies = [b.submit_app(f"F-{i}", key=f"f-{i}") for i in range(N)] + [b"{broken"]
+    acks = await asyncio.gather(*(js.publish(subjects.inbound("window"), b.raw(x) if isinstance(x, dict) else x)
+                                  for x in bodies))
+    assert len({a.seq for a in acks}) == N + 1
+    async with running(intake_config(auth_server, subjects, database_url, pg_schema)):
+        await wait_for(lambda: len(receipts) >= N + 1, within=60)
+
+        async def work_queue_empty() -> bool:  # every message acked (acks follow the receipts)
+            return (await admin.jetstream().stream_info(subjects.inbound_stream)).state.messages == 0
+
+        await wait_for(work_queue_empty)
+    accepted = [r for r in receipts if isinstance(r, Accepted)]
+    assert len(accepted) == N and all(not r.duplicate for r in accepted)
+    assert sorted(r.project_id for r in accepted) == sorted(f"F-{i}" for i in range(N))
+    assert [r.code for r in receipts if isinstance(r, Rejected)] == ["malformed"]
+    assert await log.last_seq() == N
+    assert [e.code for e in await read_rejected(admin, subjects)] == ["malformed"]
+
+
+async def test_a_workflow_command_waits_in_the_stream_until_stages_answers(
+    auth_server: AuthServer, admin: NATS, window: NATS, subjects: Subjects, log: EventLog,
+    database_url: str, pg_schema: str,
+) -> None:
+    receipts: list[Accepted | Rejected] = []
+
+    async def on_receipt(msg: Msg) -> None:
+        receipts.append(decode_receipt(msg.data))
+
+    await window.subscribe(subjects.receipts("window"), cb=on_receipt)
+    async with running(intake_config(auth_server, subjects, database_url, pg_schema)) as app:
+        js = window.jetstream()
+        await js.publish(subjects.inbound("window"), b.raw(b.submit_app("W-1")))
+        await wait_for(lambda: len(receipts) == 1)
+        await js.publish(subjects.inbound("window"), b.raw(b.supply("W-1")))
+        await wait_for(_redelivered(admin, subjects), within=10)
+        assert len(receipts) == 1, "no receipt while stages is down"
+        standin = StagesStandIn(await login(auth_server, "stages"), subjects)
+        await standin.start()
+        await wait_for(lambda: len(receipts) == 2, within=15)
+        assert isinstance(receipts[1], Accepted) and app.indexer.fresh()
+    assert await log.last_seq() == 2
+    assert await read_rejected(admin, subjects) == []
+
+
+def _redelivered(admin: NATS, subjects: Subjects) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        info = await admin.jetstream().consumer_info(subjects.inbound_stream, "intake")
+        return info.num_redelivered >= 1 or info.num_ack_pending >= 1
+    return check
