@@ -12,13 +12,14 @@ import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
-from ledger.cli import up
+from ledger.cli import export, history, replay, show, up, verify  # projections
 from ledger.cli.common import CliError
 from ledger.settings import ConfigError
 
 # One line per subcommand module (each has `register(subparsers)`).
 SUBCOMMANDS: list[ModuleType] = [
     up,
+    replay, show, history, verify, export,  # projections
 ]
 
 __all__ = ["SUBCOMMANDS", "CliError", "build_parser", "main"]

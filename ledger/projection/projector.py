@@ -42,11 +42,13 @@ class Projector:
         batch_size: int = 5000,
         cache_limit: int = 200_000,
         checkpoint: CheckpointHook | None = None,
+        cut_every: int = 0,
     ) -> None:
         self.conn, self.log, self.schema = conn, log, schema
         self.writer = Writer(conn, schema, live=live)
         self.fresh, self.keep, self.batch_size, self.cache_limit = fresh, keep, batch_size, cache_limit
         self.checkpoint = checkpoint
+        self.cut_every = cut_every  # end a batch at every multiple: checkpoints land on round sequences
         self.cache: dict[str, Project] = {}
         self.applied = 0
         self.events = 0
@@ -86,7 +88,8 @@ class Projector:
                         done = True
                         break
                     records.append(nxt)
-                await self._apply(records)
+                for part in self._cut(records):
+                    await self._apply(part)
                 if progress is not None:
                     progress(self.applied, self.events)
             await reader  # surfaces a reader error
@@ -95,6 +98,16 @@ class Projector:
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
         return self.applied
+
+    def _cut(self, records: list[Recorded]) -> list[list[Recorded]]:
+        if not self.cut_every:
+            return [records]
+        parts: list[list[Recorded]] = [[]]
+        for rec in records:
+            parts[-1].append(rec)
+            if rec.seq % self.cut_every == 0:
+                parts.append([])
+        return [p for p in parts if p]
 
     async def _apply(self, records: list[Recorded]) -> None:
         fresh_records = [r for r in records if r.seq > self.applied]  # redelivered: already applied

@@ -62,7 +62,8 @@ async def run(settings: Settings, clock: Clock | None = None, *, ready: asyncio.
         schema = await ensure_live(conn)
         while True:
             projector = Projector(conn, eventlog, schema, live=True, batch_size=settings.projector_batch,
-                                  checkpoint=await checkpoint_policy(conn, settings, clock))
+                                  checkpoint=await checkpoint_policy(conn, settings, clock),
+                                  cut_every=settings.checkpoint_every)
             started = time.monotonic()
             log.info("projecting into %s from sequence %d", schema, await projector.load_position() + 1)
             if ready is not None:
