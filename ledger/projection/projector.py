@@ -7,8 +7,6 @@ schema at start, records at or below it are skipped, and a jump past it is refus
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable
 
 import asyncpg
@@ -17,6 +15,7 @@ from contracts.envelope import Recorded
 from ledger.eventlog import EventLog
 from ledger.projection.fold import Batch, EventFilter, fold_commit
 from ledger.projection.merkle import Frontier
+from ledger.projection.reader import LogReader
 from ledger.projection.schema import q
 from ledger.projection.state import Project, project_from_rows
 from ledger.projection.writer import Checkpoint, Writer
@@ -67,36 +66,17 @@ class Projector:
         await self.load_position()
         if until_seq is not None and until_seq <= self.applied:
             return self.applied
-        queue: asyncio.Queue[Recorded | None] = asyncio.Queue(maxsize=self.batch_size * 4)
-
-        async def read() -> None:
-            async for rec in self.log.read(from_seq=self.applied + 1, until_seq=until_seq, follow=follow):
-                await queue.put(rec)
-            await queue.put(None)
-
-        reader = asyncio.create_task(read())
+        reader = LogReader(self.log, from_seq=self.applied + 1, until_seq=until_seq, follow=follow,
+                           high_water=max(self.batch_size * 4, 20_000))
+        await reader.start()
         try:
-            done = False
-            while not done:
-                first = await queue.get()
-                if first is None:
-                    break
-                records = [first]
-                while len(records) < self.batch_size and not queue.empty():
-                    nxt = queue.get_nowait()
-                    if nxt is None:
-                        done = True
-                        break
-                    records.append(nxt)
+            while records := await reader.take(self.batch_size):
                 for part in self._cut(records):
                     await self._apply(part)
                 if progress is not None:
                     progress(self.applied, self.events)
-            await reader  # surfaces a reader error
         finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
+            await reader.close()
         return self.applied
 
     def _cut(self, records: list[Recorded]) -> list[list[Recorded]]:
