@@ -1,4 +1,4 @@
-"""The working-day calendar the service decides with: the shipped one plus years published in the log."""
+"""The working-day calendar in force: the shipped one plus the years published in the event log."""
 
 from __future__ import annotations
 

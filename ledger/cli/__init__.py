@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
-from ledger.cli import export, history, replay, show, up, verify  # projections
+from ledger.cli import calendar, export, history, replay, show, up, verify  # projections
 from ledger.cli.common import CliError
 from ledger.settings import ConfigError
 
@@ -20,6 +20,7 @@ from ledger.settings import ConfigError
 SUBCOMMANDS: list[ModuleType] = [
     up,
     replay, show, history, verify, export,  # projections
+    calendar,
 ]
 
 __all__ = ["SUBCOMMANDS", "CliError", "build_parser", "main"]

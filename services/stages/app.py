@@ -23,9 +23,9 @@ from faststream.security import SASLPlaintext
 
 from contracts.codec import decode_commit, encode, workflow_decoder
 from contracts.receipts import Rejected
+from ledger.calendar_log import CalendarSource
 from ledger.eventlog import EventLog
 from ledger.settings import Settings
-from services.stages.calendar_source import CalendarSource
 from services.stages.handlers import Ports, handle_workflow, react_to_commit
 from services.stages.policy import load_policy
 

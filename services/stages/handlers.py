@@ -9,11 +9,11 @@ from contracts import events as ev
 from contracts.commands import WorkflowRequest
 from contracts.envelope import Commit, Envelope
 from contracts.receipts import Accepted, Rejected
+from ledger.calendar_log import CalendarSource
 from ledger.clock import FixedClock
 from ledger.eventlog import ConcurrencyConflict, EventLog, Loaded, next_commit
 from ledger.ids import commit_id_for, event_id_for, submission_hash
 from ledger.workdays import UnknownYear
-from services.stages.calendar_source import CalendarSource
 from services.stages.decide import decide
 from services.stages.evolve import fold
 from services.stages.policy import Policy

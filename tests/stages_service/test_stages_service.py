@@ -16,10 +16,10 @@ from contracts.codec import decode_receipt, encode
 from contracts.commands import Submission, WorkflowRequest
 from contracts.receipts import Accepted, Rejected
 from contracts.subjects import Subjects
+from ledger.calendar_log import CalendarSource
 from ledger.eventlog import EventLog, provision
 from ledger.settings import Settings
 from services.stages.app import build_broker
-from services.stages.calendar_source import CalendarSource
 from services.stages.handlers import Ports
 from services.stages.policy import load_policy
 from tests.factories import commit_after, received
