@@ -42,9 +42,11 @@ class LogReader:
             self.ready.set()
             return
         subjects = self.log.subjects
-        config = api.ConsumerConfig(filter_subjects=subjects.events_filter,
+        # No subject filter: the stream holds only the log subjects, and a multi-subject filter
+        # makes the server deliver one message per scan (~10 k/s here instead of >100 k/s).
+        config = api.ConsumerConfig(
                                     deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=self.from_seq)
-        self.sub = await self.log.js.subscribe(subjects.events_filter[0], stream=subjects.events_stream,
+        self.sub = await self.log.js.subscribe("", stream=subjects.events_stream,
                                                ordered_consumer=True, config=config, cb=self._on,
                                                pending_msgs_limit=-1, pending_bytes_limit=-1)
 

@@ -1,0 +1,216 @@
+"""Benchmark: append N realistic events, then time a full rebuild against raw baselines, and live lag.
+
+    .venv/bin/python -m bench.replay --events 1000000
+
+Starts its own nats-server (JetStream, sync_interval: always) and Postgres unless --nats-url /
+--database-url are given. Measures, in the same run: concurrent pipelined appends; a raw ordered
+read of the log; raw COPY of the archive rows; a raw batched projector (archive COPY + ledger
+upsert in one transaction per 1 000 rows, fed from memory); the full rebuild (`ledger replay`'s
+code path, with switch); and append → visible lag at a steady 500 events/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import nats
+
+from contracts.codec import encode_commit
+from contracts.subjects import Subjects
+from ledger.eventlog import EventLog, provision
+from ledger.projection.build import build
+from ledger.projection.fold import Batch, fold_commit
+from ledger.projection.reader import LogReader
+from ledger.projection.schema import ARCHIVE
+from ledger.runtime.nats import NatsServer, render_config
+from ledger.runtime.ports import free_port
+from ledger.runtime.postgres import PostgresServer
+from ledger.settings import Settings
+from services.projections.service import run as run_projector
+from tests.projections.proc import eventually
+from tests.projections.workload import append_all, commits
+
+
+def say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+async def append_phase(url: str, subjects: Subjects, events: int, appenders: int) -> float:
+    async def one(n: int) -> int:
+        nc = await nats.connect(url)
+        try:
+            return await append_all(nc, subjects, commits(100 + n, events // appenders, prefix=f"A{n}"), window=1024)
+        finally:
+            await nc.close()
+
+    t = time.perf_counter()
+    done = sum(await asyncio.gather(*(one(n) for n in range(appenders))))
+    rate = done / (time.perf_counter() - t)
+    say(f"append   {done:>9,} events  {rate:>9,.0f} events/s  ({appenders} pipelined appenders, fsync always)")
+    return done
+
+
+async def raw_read(log: EventLog, sample: int) -> tuple[float, list[tuple[object, ...]]]:
+    t = time.perf_counter()
+    n = 0
+    async for _ in log.read(until_seq=min(30_000, await log.last_seq())):
+        n += 1
+    say(f"EventLog.read {n:>6,} commits {n / (time.perf_counter() - t):>9,.0f} commits/s (next_msg per message)")
+    rows: list[tuple[object, ...]] = []
+    reader = LogReader(log)
+    await reader.start()
+    t = time.perf_counter()
+    events = 0
+    while records := await reader.take(5000):
+        for rec in records:
+            events += len(rec.commit.events)
+            if len(rows) < sample:
+                batch = Batch(prev_seq=rec.seq - 1)
+                fold_commit(rec, batch, None)
+                rows.extend(batch.archive)
+    await reader.close()
+    rate = events / (time.perf_counter() - t)
+    say(f"raw read {events:>9,} events  {rate:>9,.0f} events/s  (ordered push consumer, callback, decode)")
+    return rate, rows
+
+
+async def raw_copy(conn: asyncpg.Connection, rows: list[tuple[object, ...]]) -> float:
+    await conn.execute("CREATE TABLE bench_copy (LIKE bench_src.archive)")
+    t = time.perf_counter()
+    for i in range(0, len(rows), 10_000):
+        await conn.copy_records_to_table("bench_copy", records=rows[i:i + 10_000])
+    rate = len(rows) / (time.perf_counter() - t)
+    say(f"raw COPY {len(rows):>9,} rows    {rate:>9,.0f} rows/s    (10 000 per COPY, from memory)")
+    return rate
+
+
+async def raw_projector(conn: asyncpg.Connection, rows: list[tuple[object, ...]]) -> float:
+    await conn.execute("CREATE TABLE bench_arch (LIKE bench_src.archive INCLUDING ALL)")
+    await conn.execute("CREATE TABLE bench_led (id text PRIMARY KEY, version bigint, type text, actor text)")
+    t = time.perf_counter()
+    for i in range(0, len(rows), 1000):
+        part = rows[i:i + 1000]
+        latest = {r[3]: (r[3], r[0], r[7], r[9]) for r in part}
+        async with conn.transaction():
+            await conn.copy_records_to_table("bench_arch", records=part)
+            await conn.execute(
+                "INSERT INTO bench_led SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[]) "
+                "ON CONFLICT (id) DO UPDATE SET version = excluded.version, type = excluded.type, "
+                "actor = excluded.actor", *map(list, zip(*latest.values(), strict=True)))
+    rate = len(rows) / (time.perf_counter() - t)
+    say(f"raw proj {len(rows):>9,} rows    {rate:>9,.0f} rows/s    (archive COPY + upsert, 1 tx per 1 000)")
+    return rate
+
+
+async def live_lag(log: EventLog, nats_url: str, db_url: str, prefix: str, seconds: float, data: Path) -> None:
+    settings = Settings(nats_url=nats_url, database_url=db_url, prefix=prefix, data_dir=data, projector_batch=5000)
+    ready = asyncio.Event()
+    task = asyncio.create_task(run_projector(settings, ready=ready))
+    await asyncio.wait_for(ready.wait(), 600)
+    poll = await asyncpg.connect(db_url)
+    start = await log.last_seq()
+
+    async def caught_up() -> bool:
+        return int(await poll.fetchval("SELECT applied_seq FROM ledger.progress")) >= start
+
+    await eventually(caught_up, 600, "the live projector to catch up")
+    sent: dict[int, float] = {}
+    lags: list[float] = []
+    stop = asyncio.Event()
+
+    async def watch() -> None:  # polls continuously (~0.2 ms a query) and stamps when each seq is visible
+        while not stop.is_set() or sent:
+            applied = int(await poll.fetchval("SELECT applied_seq FROM ledger.progress"))
+            now = time.perf_counter()
+            for seq in [s for s in sent if s <= applied]:
+                lags.append(now - sent.pop(seq))
+
+    watcher = asyncio.create_task(watch())
+    t0 = time.perf_counter()
+    for n, (commit, _) in enumerate(itertools.islice(commits(999, int(500 * seconds) + 10, prefix="L"),
+                                                     int(500 * seconds))):
+        await asyncio.sleep(max(0.0, t0 + n / 500 - time.perf_counter()))
+        body, _ = encode_commit(commit)
+        t = time.perf_counter()
+        ack = await log.js.publish(log.subjects.project(commit.key), body, stream=log.subjects.events_stream)
+        sent[ack.seq] = t
+    stop.set()
+    await asyncio.wait_for(watcher, 60)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await poll.close()
+    q = statistics.quantiles(lags, n=100)
+    say(f"live lag {len(lags):>9,} events at 500/s: p50 {q[49] * 1000:.1f} ms, p99 {q[98] * 1000:.1f} ms, "
+        f"max {max(lags) * 1000:.1f} ms (append sent → visible in ledger.progress)")
+
+
+async def main(args: argparse.Namespace) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-replay-"))
+    servers: list[NatsServer | PostgresServer] = []
+    nats_url, db_url = args.nats_url, args.database_url
+    if nats_url is None:
+        port = free_port()
+        (tmp / "nats.conf").write_text(render_config(port=port, store_dir=tmp / "js"))
+        ns = NatsServer(tmp / "nats.conf", port, log_file=tmp / "nats.log")
+        ns.start()
+        servers.append(ns)
+        nats_url = ns.url
+    if db_url is None:
+        pg = PostgresServer(tmp / "pg", free_port(), log_file=tmp / "pg.log")
+        pg.start()
+        servers.append(pg)
+        db_url = pg.url()
+    try:
+        admin = await asyncpg.connect(db_url)
+        name = "bench_" + uuid.uuid4().hex[:8]
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.close()
+        db_url = db_url.rsplit("/", 1)[0] + "/" + name
+        subjects = Subjects(prefix="b" + uuid.uuid4().hex[:8])
+        nc = await nats.connect(nats_url)
+        await provision(nc.jetstream(), subjects)
+        log = EventLog(nc, subjects)
+        conn = await asyncpg.connect(db_url)
+        await append_phase(nats_url, subjects, args.events, args.appenders)
+        read_rate, rows = await raw_read(log, args.sample)
+        await conn.execute("CREATE SCHEMA bench_src")
+        await conn.execute(f"CREATE TABLE bench_src.archive ({', '.join(f'{c} {t}' for c, t in ARCHIVE)}, "
+                           "PRIMARY KEY (seq, idx))")
+        copy_rate = await raw_copy(conn, rows)
+        proj_rate = await raw_projector(conn, rows)
+        del rows
+        t = time.perf_counter()
+        built = await build(conn, log, batch_size=args.batch)
+        took = time.perf_counter() - t
+        rate = built.events / took
+        say(f"REBUILD  {built.events:>9,} events  {rate:>9,.0f} events/s  in {took:.1f}s "
+            f"(incl. indexes + certificate)  certificate {built.certificate[:16]}…")
+        say(f"ratios: rebuild / raw batched projector = {rate / proj_rate:.2f}×; rebuild / raw read = "
+            f"{rate / read_rate:.2f}×; raw COPY / rebuild = {copy_rate / rate:.2f}×; "
+            f"1 M events would take ≈ {1_000_000 / rate:.0f}s")
+        await live_lag(log, nats_url, db_url, subjects.prefix, args.lag_seconds, tmp)
+        await conn.close()
+        await nc.close()
+    finally:
+        for server in reversed(servers):
+            server.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--appenders", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=5000, help="commits per rebuild transaction")
+    parser.add_argument("--sample", type=int, default=200_000, help="rows held in memory for the raw baselines")
+    parser.add_argument("--lag-seconds", type=float, default=10.0)
+    parser.add_argument("--nats-url")
+    parser.add_argument("--database-url")
+    asyncio.run(main(parser.parse_args()))
