@@ -81,5 +81,5 @@ async def test_a_workflow_command_waits_in_the_stream_until_stages_answers(
 def _redelivered(admin: NATS, subjects: Subjects) -> Callable[[], Awaitable[bool]]:
     async def check() -> bool:
         info = await admin.jetstream().consumer_info(subjects.inbound_stream, "intake")
-        return info.num_redelivered >= 1 or info.num_ack_pending >= 1
+        return bool(info.num_redelivered >= 1 or info.num_ack_pending >= 1)
     return check
