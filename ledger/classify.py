@@ -8,15 +8,15 @@ NEW_CHAIN = ("site_selection", "land_use_approval", "land_supply", "planning_per
 
 # (code, 中文, English) in the order seed 001 lists them: six for new projects, three for continuing.
 CATEGORIES: tuple[tuple[str, str, str], ...] = (
-    ("early_study", "前期研究", "early study"),
-    ("initiated_red_line_unstable", "已立项但规划红线未稳定", "initiated, red line not yet stable"),
-    ("red_line_stable_land_approval_pending", "规划红线稳定但未完成用地报批", "red line stable, land approval pending"),
-    ("land_approved_not_supplied", "已完成用地报批尚未供地", "land approved, not yet supplied"),
-    ("land_supplied_permit_pending", "已供地未完成规划报建", "land supplied, planning permit pending"),
-    ("permit_done", "已完成规划报建", "planning permit done"),
-    ("land_secured", "已完成用地保障", "land secured"),
-    ("land_needed", "还需要用地保障", "land still needed"),
-    ("condition_verification_pending", "尚未完成规划条件核实", "planning-condition verification pending"),
+    ("early_study", "前期研究", "Early study"),
+    ("initiated_red_line_unstable", "已立项但规划红线未稳定", "Initiated, red line not yet stable"),
+    ("red_line_stable_land_approval_pending", "规划红线稳定但未完成用地报批", "Red line stable, land approval pending"),
+    ("land_approved_not_supplied", "已完成用地报批尚未供地", "Land approved, not yet supplied"),
+    ("land_supplied_permit_pending", "已供地未完成规划报建", "Land supplied, planning permit pending"),
+    ("permit_done", "已完成规划报建", "Planning permit done"),
+    ("land_secured", "已完成用地保障", "Land secured"),
+    ("land_needed", "还需要用地保障", "Land still needed"),
+    ("condition_verification_pending", "尚未完成规划条件核实", "Planning-condition verification pending"),
 )
 LABELS_ZH: dict[str, str] = {code: zh for code, zh, _ in CATEGORIES}
 LABELS_EN: dict[str, str] = {code: en for code, _, en in CATEGORIES}
