@@ -8,19 +8,21 @@ Nothing here connects anywhere at import time.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
-from ledger.cli import calendar, export, history, replay, show, up, verify  # projections
 from ledger.cli.common import CliError
 from ledger.settings import ConfigError
 
-# One line per subcommand module (each has `register(subparsers)`).
-SUBCOMMANDS: list[ModuleType] = [
-    up,
-    replay, show, history, verify, export,  # projections
-    calendar,
+# One line per subcommand module ledger/cli/<name>.py (each has `register(subparsers)`); names, not
+# imports, so that adding a command is one line that never conflicts with import sorting.
+SUBCOMMANDS: list[str] = [
+    "up",
+    "replay", "show", "history", "verify", "export",  # projections
+    "calendar",
+    "submit", "rejected",  # intake
 ]
 
 __all__ = ["SUBCOMMANDS", "CliError", "build_parser", "main"]
@@ -35,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Run 'ledger <command> --help' for a command's options.",
     )
     subparsers = parser.add_subparsers(title="commands", metavar="<command>", dest="command")
-    for module in SUBCOMMANDS:
+    for name in SUBCOMMANDS:
+        module: ModuleType = importlib.import_module(f"ledger.cli.{name}")
         module.register(subparsers)
     return parser
 
