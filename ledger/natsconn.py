@@ -2,10 +2,37 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import nats
 from nats.aio.client import Client as NATS
 
-from ledger.settings import ConfigError, Settings
+from ledger.settings import Settings
+
+
+def url_of(settings: Settings) -> str:
+    """The configured URL, else the embedded server `ledger up` starts on this machine."""
+    return settings.nats_url or f"nats://127.0.0.1:{settings.nats_port}"
+
+
+def auth_dir(settings: Settings) -> Path:
+    """Where `ledger up` keeps generated credentials (service passwords, demo sources)."""
+    return settings.data_dir / "auth"
+
+
+def sources_file(settings: Settings) -> Path:
+    return settings.sources_file or auth_dir(settings) / "sources.toml"
+
+
+def operator_identity(settings: Settings) -> tuple[str | None, str | None]:
+    """LEDGER_NATS_USER/PASSWORD, else the admin that `ledger up` generated on this machine."""
+    if settings.nats_user is not None:
+        return settings.nats_user, settings.nats_password
+    stored = auth_dir(settings) / "secrets.json"
+    if stored.exists():
+        return "admin", str(json.loads(stored.read_text())["admin"])
+    return None, None
 
 
 async def connect(
@@ -18,13 +45,11 @@ async def connect(
     reconnect: bool = True,
 ) -> NATS:
     """Connect with the settings' identity (LEDGER_NATS_USER/PASSWORD) unless one is given."""
-    if settings.nats_url is None:
-        raise ConfigError("Config 'LEDGER_NATS_URL' is not set. Start the system with 'ledger up' or set it.")
     kwargs: dict[str, object] = {}
     if inbox_prefix is not None:
         kwargs["inbox_prefix"] = inbox_prefix
     return await nats.connect(
-        settings.nats_url,
+        url_of(settings),
         name=name,
         user=user if user is not None else settings.nats_user,
         password=password if password is not None else settings.nats_password,

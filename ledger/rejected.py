@@ -8,6 +8,7 @@ import msgspec
 from nats.aio.client import Client as NATS
 
 from contracts.subjects import SOURCE_HEADER, Subjects
+from ledger.logtime import parse_nats_time
 
 TIME_HEADER = "Ledger-Time"
 CODE_HEADER = "Ledger-Code"
@@ -36,7 +37,11 @@ async def read_rejected(
     batch: int = 500,
     wait_s: float = 5.0,
 ) -> list[RejectedEntry]:
-    """Every entry (of one source, since a time) in order, by batched direct get."""
+    """Every entry (of one source, since a time) in order, by batched direct get.
+
+    `start_time` is only a hint to the server (it answers with the last message when nothing is
+    newer), so entries are also filtered here by their stored time.
+    """
     subject = subjects.rejected(source or "*")
     api = f"$JS.API.DIRECT.GET.{subjects.rejected_stream}"
     out: list[RejectedEntry] = []
@@ -48,7 +53,7 @@ async def read_rejected(
     while True:
         inbox = nc.new_inbox()
         sub = await nc.subscribe(inbox)
-        got = 0
+        got, last_seq = 0, 0
         try:
             await nc.publish(api, msgspec.json.encode(request), reply=inbox)
             while True:
@@ -60,12 +65,14 @@ async def read_rejected(
                 if status is not None:
                     raise RuntimeError(f"reading {subjects.rejected_stream}: status {status} {headers}")
                 got += 1
-                out.append(_entry(msg.data, headers))
+                if since is None or parse_nats_time(headers["Nats-Time-Stamp"]) >= since:
+                    out.append(_entry(msg.data, headers))
+                last_seq = int(headers["Nats-Sequence"])
         finally:
             await sub.unsubscribe()
         if got < batch:
             return out
-        request = {"next_by_subj": subject, "batch": batch, "seq": out[-1].seq + 1}
+        request = {"next_by_subj": subject, "batch": batch, "seq": last_seq + 1}
 
 
 def _entry(data: bytes, headers: dict[str, str]) -> RejectedEntry:
