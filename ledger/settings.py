@@ -26,15 +26,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     replicas: int = 1
     nats_user: str | None = None
     nats_password: str | None = None
+    sources_file: Path | None = None
     # projections: the bureau's checkpoint signing key and how often checkpoints are signed
     signing_key_file: Path | None = None  # default: <data_dir>/keys/bureau-ed25519.pem
     checkpoint_every: int = 10_000  # log sequences between signed checkpoints
     checkpoint_minutes: int = 5  # …or minutes, whichever comes first
     projector_batch: int = 5000  # most commits per projection transaction
+    # read API: bearer tokens with roles (TOML); default: <data_dir>/auth/api_tokens.toml
+    api_tokens_file: Path | None = None
 
     @property
     def signing_key_path(self) -> Path:
         return self.signing_key_file or self.data_dir / "keys" / "bureau-ed25519.pem"
+
+    @property
+    def api_tokens_path(self) -> Path:
+        return self.api_tokens_file or self.data_dir / "auth" / "api_tokens.toml"
 
     @property
     def subjects(self) -> Subjects:
@@ -78,4 +85,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         checkpoint_every=max(1, _int(env, "LEDGER_CHECKPOINT_EVERY", 10_000)),
         checkpoint_minutes=_int(env, "LEDGER_CHECKPOINT_MINUTES", 5),
         projector_batch=max(1, _int(env, "LEDGER_PROJECTOR_BATCH", 5000)),
+        api_tokens_file=Path(env["LEDGER_API_TOKENS_FILE"]) if env.get("LEDGER_API_TOKENS_FILE") else None,
+        sources_file=Path(env["LEDGER_SOURCES_FILE"]) if env.get("LEDGER_SOURCES_FILE") else None,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -125,14 +126,19 @@ def running() -> Iterator[list[Ledger]]:
             ledger.process.wait()
 
 
-async def write_data(nats_url: str, database_url: str) -> None:
+def admin(data_dir: Path) -> dict[str, str]:
+    """The embedded nats-server requires credentials: `ledger up` generated an admin identity."""
+    return {"user": "admin", "password": json.loads((data_dir / "auth" / "secrets.json").read_text())["admin"]}
+
+
+async def write_data(nats_url: str, database_url: str, creds: dict[str, str]) -> None:
     conn = await asyncpg.connect(database_url)
     try:
         await conn.execute("CREATE TABLE note (id int PRIMARY KEY, body text NOT NULL)")
         await conn.execute("INSERT INTO note VALUES (1, '规划许可')")
     finally:
         await conn.close()
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(nats_url, **creds)  # type: ignore[arg-type]
     try:
         js = nc.jetstream()
         await js.add_stream(name="RUNTIME_TEST", subjects=["runtime.test"])
@@ -142,13 +148,13 @@ async def write_data(nats_url: str, database_url: str) -> None:
         await nc.drain()
 
 
-async def read_data(nats_url: str, database_url: str) -> tuple[str, bytes]:
+async def read_data(nats_url: str, database_url: str, creds: dict[str, str]) -> tuple[str, bytes]:
     conn = await asyncpg.connect(database_url)
     try:
         body = await conn.fetchval("SELECT body FROM note WHERE id = 1")
     finally:
         await conn.close()
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(nats_url, **creds)  # type: ignore[arg-type]
     try:
         message = await nc.jetstream().get_msg("RUNTIME_TEST", 1)
     finally:
@@ -162,7 +168,7 @@ async def test_up_serves_nats_and_postgres_stops_on_sigint_and_keeps_data_across
     first = Ledger("--data-dir", str(tmp_path), *ports)
     running.append(first)
     nats_url, database_url = first.up()
-    await write_data(nats_url, database_url)
+    await write_data(nats_url, database_url, admin(tmp_path))
     children = descendants(first.process.pid)
     assert len(children) >= 2
 
@@ -173,7 +179,7 @@ async def test_up_serves_nats_and_postgres_stops_on_sigint_and_keeps_data_across
     second = Ledger("--data-dir", str(tmp_path), *ports)
     running.append(second)
     nats_url, database_url = second.up()
-    assert await read_data(nats_url, database_url) == ("规划许可", "用地预审".encode())
+    assert await read_data(nats_url, database_url, admin(tmp_path)) == ("规划许可", "用地预审".encode())
     children = descendants(second.process.pid)
     assert second.signal(signal.SIGTERM) == 0
     wait_all_gone(children)

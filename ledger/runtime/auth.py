@@ -24,6 +24,8 @@ from pathlib import Path
 import msgspec
 
 from contracts.subjects import Subjects
+from ledger.runtime.services import ServiceSpec
+from ledger.settings import Settings
 
 SERVICES = ("intake", "stages", "projections", "notify")
 ADMIN = "admin"
@@ -199,3 +201,24 @@ def ensure_demo_sources(path: Path) -> Path:
     path.touch(mode=0o600)
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def identity_env(env: Mapping[str, str], user: str, passwords: Mapping[str, str] | None) -> dict[str, str]:
+    """`env` plus LEDGER_NATS_USER/PASSWORD for `user` (unchanged when NATS is not ours)."""
+    if passwords is None or user not in passwords:
+        return dict(env)
+    return {**env, "LEDGER_NATS_USER": user, "LEDGER_NATS_PASSWORD": passwords[user]}
+
+
+def with_identity(spec: ServiceSpec, passwords: Mapping[str, str] | None) -> ServiceSpec:
+    """A service runs as itself; a service without an identity of its own gets none."""
+    return msgspec.structs.replace(spec, env=identity_env(spec.env, spec.name, passwords))
+
+
+def embedded_auth(settings: Settings) -> str:
+    """The authorization block of the embedded nats-server: generated secrets + the sources file."""
+    from ledger.natsconn import auth_dir, sources_file
+
+    passwords = ensure_secrets(auth_dir(settings))
+    sources = load_sources(ensure_demo_sources(sources_file(settings)))
+    return render_authorization([settings.subjects], sources, passwords)

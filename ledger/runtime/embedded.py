@@ -9,6 +9,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 
+from ledger.runtime.auth import embedded_auth
 from ledger.runtime.nats import NatsServer, render_config
 from ledger.runtime.ports import port_open
 from ledger.runtime.postgres import PostgresServer
@@ -56,7 +57,7 @@ async def start_nats(supervisor: Supervisor, settings: Settings) -> str:
     folder = settings.data_dir / "nats"
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "nats.conf"
-    config.write_text(render_config(port=settings.nats_port, store_dir=folder))
+    config.write_text(render_config(port=settings.nats_port, store_dir=folder, authorization=embedded_auth(settings)))
     server = NatsServer(config, settings.nats_port)
     child = await supervisor.start(ProcessSpec(name="nats", argv=tuple(server.command())))
 

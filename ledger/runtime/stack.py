@@ -7,9 +7,12 @@ import signal
 from collections.abc import Sequence
 from urllib.parse import urlsplit, urlunsplit
 
+import msgspec
 import nats
 import nats.errors
 
+from ledger.natsconn import auth_dir, sources_file
+from ledger.runtime.auth import ADMIN, ensure_demo_sources, ensure_secrets, identity_env, with_identity
 from ledger.runtime.embedded import StartupError, start_nats, start_postgres
 from ledger.runtime.services import ServiceSpec, service_specs
 from ledger.runtime.supervisor import ProcessSpec, Supervisor, emit
@@ -50,10 +53,14 @@ async def _start(supervisor: Supervisor, settings: Settings, extras: Sequence[tu
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     nats_url = settings.nats_url or await start_nats(supervisor, settings)
     database_url = settings.database_url or await start_postgres(supervisor, settings)
-    await provision_log(nats_url, settings)
+    passwords = ensure_secrets(auth_dir(settings)) if settings.nats_url is None else None  # embedded: ours
+    admin = (msgspec.structs.replace(settings, nats_user=ADMIN, nats_password=passwords[ADMIN])
+             if passwords else settings)
+    await provision_log(nats_url, admin)
     env = {"LEDGER_NATS_URL": nats_url, "LEDGER_DATABASE_URL": database_url,
-           "LEDGER_PREFIX": settings.prefix}
-    specs = service_specs(env) + [ServiceSpec(name=n, argv=tuple(argv), env=env) for n, argv in extras]
+           "LEDGER_PREFIX": settings.prefix, "LEDGER_SOURCES_FILE": str(ensure_demo_sources(sources_file(settings)))}
+    specs = [with_identity(spec, passwords) for spec in service_specs(env)]
+    specs += [ServiceSpec(name=n, argv=tuple(argv), env=identity_env(env, ADMIN, passwords)) for n, argv in extras]
     for spec in specs:
         await supervisor.start(ProcessSpec(name=spec.name, argv=spec.argv, env=spec.env))
     emit("ledger", f"NATS URL: {redact(nats_url)}")
