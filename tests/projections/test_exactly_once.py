@@ -64,3 +64,34 @@ async def test_sigkill_at_random_points_while_20000_events_flow_loses_and_double
 
 async def _reached(conn: asyncpg.Connection, seq: int) -> bool:
     return await applied_seq(conn) >= seq
+
+
+async def test_a_second_replica_waits_as_hot_standby_and_takes_over_when_the_active_one_dies(
+    log: EventLog, conn: asyncpg.Connection, ledger_db: str, nats_url: str, tmp_path: Path
+) -> None:
+    await append_all(log.nc, log.subjects, commits(21, 500))
+    first = start_projector(nats_url, ledger_db, log.subjects.prefix, tmp_path)
+    try:
+        end = await log.last_seq()
+        await eventually(lambda: _reached(conn, end), 30, "the first replica to catch up")
+        second = start_projector(nats_url, ledger_db, log.subjects.prefix, tmp_path)
+        try:
+            async def waiting() -> bool:
+                return bool(await conn.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND query LIKE '%pg_advisory_lock%'"))
+            await eventually(waiting, 30, "the second replica to wait for the lock")
+            first.send_signal(signal.SIGKILL)
+            first.wait()
+            await append_all(log.nc, log.subjects, commits(22, 300, prefix="S"))
+            end = await log.last_seq()
+            await eventually(lambda: _reached(conn, end), 30, "the standby to take over and catch up")
+        finally:
+            second.send_signal(signal.SIGKILL)
+            second.wait()
+    finally:
+        if first.poll() is None:
+            first.send_signal(signal.SIGKILL)
+            first.wait()
+    seqs = await conn.fetchrow("SELECT count(DISTINCT seq) n, max(seq) hi FROM ledger.archive")
+    assert (seqs["n"], seqs["hi"]) == (end, end)
