@@ -1,0 +1,194 @@
+"""Benchmark: intake's ingest paths against raw JetStream append on the same server and durability.
+
+    .venv/bin/python -m bench.ingest [--count 5000] [--concurrency 64] [--rate 500]
+
+Starts its own nats-server (JetStream, sync_interval: always, the generated auth config) and
+Postgres, runs `python -m services.intake` as its own process (as `ledger up` would), then in
+one run measures: raw js.publish appends (N concurrent publishers, same payload size); request/
+reply submissions (N concurrent publishers, each a new project); fire-and-forget through the
+inbound stream (N concurrent publishers, receipts awaited on the receipts subject); and receipt
+latency at a steady --rate submissions/s. Prints submissions/s, p50/p99 latency, ratio to raw.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+
+from contracts.subjects import Subjects
+from ledger.eventlog import provision
+from ledger.runtime.auth import ADMIN, Source, ensure_secrets, inbox_prefix, render_authorization
+from ledger.runtime.nats import NatsServer, render_config
+from ledger.runtime.ports import free_port
+from ledger.runtime.postgres import PostgresServer
+from tests.intake import builders as b
+
+SUBJECTS = Subjects(prefix="bench")
+SOURCE = Source(id="window", name="bench window", password="bench-" + uuid.uuid4().hex)
+_ids = itertools.count()
+
+
+def body() -> bytes:
+    return b.raw(b.submit_app(f"B-{next(_ids)}", occurred_at="2026-01-05T09:00:00+08:00"))
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1] * 1000 if len(values) > 1 else float("nan")
+
+
+async def raw_append(nc: NATS, count: int, concurrency: int, size: int) -> float:
+    js = nc.jetstream()
+    await js.add_stream(name="BENCH_RAW", subjects=["benchraw.*"])
+    payload = b"x" * size
+    queue = iter(range(count))
+
+    async def worker() -> None:
+        for i in queue:
+            await js.publish(f"benchraw.{i % 1000}", payload, headers={"Nats-Msg-Id": f"r{i}"})
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return count / (time.perf_counter() - started)
+
+
+async def request_reply(nc: NATS, count: int, concurrency: int) -> tuple[float, list[float], int]:
+    latencies: list[float] = []
+    accepted = 0
+    queue = iter(range(count))
+
+    async def worker() -> None:
+        nonlocal accepted
+        for _ in queue:
+            t = time.perf_counter()
+            reply = await nc.request(SUBJECTS.submit(SOURCE.id), body(), timeout=30)
+            latencies.append(time.perf_counter() - t)
+            accepted += b'"accepted"' in reply.data
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return accepted / (time.perf_counter() - started), latencies, accepted
+
+
+async def inbound(nc: NATS, count: int, concurrency: int) -> tuple[float, list[float], int]:
+    sent: dict[str, float] = {}
+    latencies: list[float] = []
+    done = asyncio.Event()
+    accepted = 0
+
+    async def on_receipt(msg: Msg) -> None:
+        nonlocal accepted
+        key = msg.data.split(b'"idempotency_key":"', 1)[1].split(b'"', 1)[0].decode()
+        latencies.append(time.perf_counter() - sent[key])
+        accepted += b'"accepted"' in msg.data
+        if len(latencies) >= count:
+            done.set()
+
+    sub = await nc.subscribe(SUBJECTS.receipts(SOURCE.id), cb=on_receipt, pending_msgs_limit=-1)
+    js = nc.jetstream()
+    queue = iter(range(count))
+
+    async def worker() -> None:
+        for _ in queue:
+            key = uuid.uuid4().hex
+            doc = b.submit_app(f"I-{next(_ids)}", key=key, occurred_at="2026-01-05T09:00:00+08:00")
+            sent[key] = time.perf_counter()
+            await js.publish(SUBJECTS.inbound(SOURCE.id), b.raw(doc))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.wait_for(done.wait(), 300)
+    rate = accepted / (time.perf_counter() - started)
+    await sub.unsubscribe()
+    return rate, latencies, accepted
+
+
+async def paced(nc: NATS, rate: int, seconds: float) -> list[float]:
+    latencies: list[float] = []
+
+    async def one() -> None:
+        t = time.perf_counter()
+        await nc.request(SUBJECTS.submit(SOURCE.id), body(), timeout=30)
+        latencies.append(time.perf_counter() - t)
+
+    tasks = []
+    start = time.perf_counter()
+    for i in range(int(rate * seconds)):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one()))
+    await asyncio.gather(*tasks)
+    return latencies
+
+
+async def main(args: argparse.Namespace) -> None:
+    root = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    passwords = ensure_secrets(root / "auth")
+    (root / "sources.toml").write_text(f'[sources.window]\npassword = "{SOURCE.password}"\n')
+    port = free_port()
+    conf = root / "nats.conf"
+    conf.write_text(render_config(port=port, store_dir=root / "js",
+                                  authorization=render_authorization([SUBJECTS], {"window": SOURCE}, passwords)))
+    server = NatsServer(conf, port, log_file=root / "nats.log")
+    server.start()
+    pg = PostgresServer(root / "pg", free_port(), log_file=root / "pg.log")
+    pg.start()
+    env = {**os.environ, "LEDGER_NATS_URL": server.url, "LEDGER_DATABASE_URL": pg.url(), "LEDGER_PREFIX": "bench",
+           "LEDGER_NATS_USER": "intake", "LEDGER_NATS_PASSWORD": passwords["intake"],
+           "LEDGER_SOURCES_FILE": str(root / "sources.toml")}
+    admin = await nats.connect(server.url, user=ADMIN, password=passwords[ADMIN])
+    await provision(admin.jetstream(), SUBJECTS)
+    intake = await asyncio.create_subprocess_exec(sys.executable, "-m", "services.intake", env=env)
+    source = await nats.connect(server.url, user=SOURCE.id, password=SOURCE.password,
+                                inbox_prefix=inbox_prefix(SOURCE.id), pending_size=64 << 20)
+    try:
+        async with asyncio.timeout(60):
+            while True:
+                try:
+                    await source.request(SUBJECTS.submit(SOURCE.id), body(), timeout=1)
+                    break
+                except (nats.errors.NoRespondersError, nats.errors.TimeoutError):
+                    await asyncio.sleep(0.1)
+        size = len(body())
+        raw = await raw_append(admin, args.count, args.concurrency, size)
+        rr_rate, rr_lat, rr_ok = await request_reply(source, args.count, args.concurrency)
+        ib_rate, ib_lat, ib_ok = await inbound(source, args.count, args.concurrency)
+        steady = await paced(source, args.rate, args.seconds)
+        print(f"\nintake ingest benchmark — {args.count} submissions per path, {args.concurrency} concurrent "
+              f"publishers, {size}-byte submissions, sync_interval: always")
+        print(f"{'path':<40}{'subm/s':>10}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}")
+        print(f"{'raw js.publish append':<40}{raw:>10.0f}{1.0:>8.2f}{'':>9}{'':>9}")
+        for name, rate, lat, ok in (("request/reply", rr_rate, rr_lat, rr_ok), ("inbound stream → receipt", ib_rate,
+                                                                                ib_lat, ib_ok)):
+            print(f"{name + f' ({ok} accepted)':<40}{rate:>10.0f}{rate / raw:>8.2f}{pct(lat, 50):>9.2f}"
+                  f"{pct(lat, 99):>9.2f}")
+        print(f"{f'request/reply at {args.rate}/s for {args.seconds:g}s':<40}{'':>10}{'':>8}"
+              f"{pct(steady, 50):>9.2f}{pct(steady, 99):>9.2f}")
+    finally:
+        intake.terminate()
+        await intake.wait()
+        await source.close()
+        await admin.close()
+        pg.stop()
+        server.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--count", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--rate", type=int, default=500)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    asyncio.run(main(parser.parse_args()))
