@@ -56,7 +56,7 @@ def admit(
         return Rejected(
             code="forbidden_source",
             message=f"this source may not send {kind}; it may send: {', '.join(allowed)}",
-            field="command.type",
+            field="$.command.type",
             **ids,
         )
     if submission.occurred_at > now + tolerance:
@@ -64,7 +64,7 @@ def admit(
             code="occurred_in_future",
             message=f"occurred_at {submission.occurred_at.isoformat()} is later than the ledger's clock "
             f"{now.isoformat(timespec='seconds')} plus {int(tolerance.total_seconds())} s",
-            field="occurred_at",
+            field="$.occurred_at",
             **ids,
         )
     return None
@@ -78,16 +78,16 @@ def decide(submission: Submission, state: ProjectState) -> list[DomainEvent] | R
         case SubmitApplication() as cmd:
             if state.exists:
                 return Rejected(code="duplicate_project", message=f"project {pid} already exists in the ledger",
-                                field="project_id", **ids)
+                                field="$.project_id", **ids)
             fields = msgspec.structs.asdict(cmd)
             return [ApplicationReceived(**fields)]
         case WithdrawApplication(reason=reason):
             if not state.exists:
                 return Rejected(code="unknown_project", message=f"project {pid} is not in the ledger",
-                                field="project_id", **ids)
+                                field="$.project_id", **ids)
             if state.withdrawn:
                 return Rejected(code="project_withdrawn", message=f"project {pid} was already withdrawn",
-                                field="project_id", **ids)
+                                field="$.project_id", **ids)
             return [ApplicationWithdrawn(reason=reason)]
         case _:
             raise ValueError(f"{type(submission.command).__name__} is not an intake command")

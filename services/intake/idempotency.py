@@ -77,7 +77,7 @@ def judge(original_hash: str, original: Accepted, submission: Submission, digest
         code="idempotency_conflict",
         message=f"idempotency_key {submission.idempotency_key!r} was used before with a different payload "
         f"(project {original.project_id}, version {original.project_version}); use a new key for a new submission",
-        field="idempotency_key",
+        field="$.idempotency_key",
         idempotency_key=submission.idempotency_key,
         project_id=submission.project_id,
     )

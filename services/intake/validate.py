@@ -39,7 +39,7 @@ def _invalid(text: str, raw: bytes) -> Rejected:
     field = _field(path)
     missing = _MISSING.match(what)
     if missing:
-        field = f"{field}.{missing['name']}" if field else missing["name"]
+        field = f"{field or '$'}.{missing['name']}"
         what = f"required field `{missing['name']}` is missing"
     return Rejected(
         code="invalid_field",
@@ -51,8 +51,8 @@ def _invalid(text: str, raw: bytes) -> Rejected:
 
 
 def _field(path: str) -> str:
-    """msgspec's `$.command.stage` / `$.documents[0]` → `command.stage` / `documents[0]`."""
-    return path[1:] if path.startswith(".") else path
+    """msgspec's path after `$` (`.command.stage`) → the contract's JSON path `$.command.stage`."""
+    return f"${path}" if path else ""
 
 
 def _identity(raw: bytes) -> tuple[str | None, str | None]:

@@ -58,13 +58,13 @@ class StagesStandIn:
             events = [e.event for r in loaded.records for e in r.commit.events]
             if not any(isinstance(e, ApplicationReceived) for e in events):
                 answer = Rejected(code="unknown_project", message=f"project {sub.project_id} is not in the ledger",
-                                  field="project_id", **ids)
+                                  field="$.project_id", **ids)
                 break
             if any(isinstance(e, ApplicationWithdrawn) for e in events):
-                answer = Rejected(code="project_withdrawn", message="withdrawn", field="project_id", **ids)
+                answer = Rejected(code="project_withdrawn", message="withdrawn", field="$.project_id", **ids)
                 break
             if isinstance(sub.command, PassStage):
-                answer = Rejected(code="rule_violation", field="command.stage", **ids,
+                answer = Rejected(code="rule_violation", field="$.command.stage", **ids,
                                   message=f"stage {sub.command.stage} cannot pass: it is not open")
                 break
             assert isinstance(sub.command, SupplyDocuments)

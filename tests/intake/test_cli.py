@@ -53,4 +53,4 @@ async def test_submit_prints_the_receipt_and_rejected_lists_refusals(
     code, out, _ = await ledger(env, "rejected", "--since", "2999-01-01T00:00:00Z")
     assert code == 0 and out == ""
     code, out, _ = await ledger(env, "rejected", "--source", "landsys")
-    assert "invalid_field [project_id]" in out
+    assert "invalid_field [$.project_id]" in out

@@ -48,20 +48,20 @@ async def test_bytes_and_shapes(intake: Running, window: NATS, subjects: Subject
     bad = b.pass_stage("P-1")
     bad["command"]["stage"] = 7
     r = await rejected(window, subjects, bad, "invalid_field")
-    assert r.field == "command.stage" and "Expected `str`, got `int`" in r.message and r.project_id == "P-1"
+    assert r.field == "$.command.stage" and "Expected `str`, got `int`" in r.message and r.project_id == "P-1"
     missing = b.submit_app("P-1")
     del missing["actor"]
-    assert (await rejected(window, subjects, missing, "invalid_field")).field == "actor"
+    assert (await rejected(window, subjects, missing, "invalid_field")).field == "$.actor"
     huge = b.submit_app("P-1")
     huge["command"]["station"] = "站" * 40_000
     await rejected(window, subjects, huge, "too_large")
     future = b.submit_app("P-1", occurred_at="2027-01-01T00:00:00Z")
-    assert (await rejected(window, subjects, future, "occurred_in_future")).field == "occurred_at"
+    assert (await rejected(window, subjects, future, "occurred_in_future")).field == "$.occurred_at"
     entries = await read_rejected(admin, subjects)
     assert [e.code for e in entries] == ["malformed", "malformed", "invalid_field", "invalid_field", "too_large",
                                          "occurred_in_future"]
     assert entries[0].raw == b"{not json" and entries[0].source == "window"
-    assert entries[2].field == "command.stage"
+    assert entries[2].field == "$.command.stage"
 
 
 async def test_project_rules(intake: Running, window: NATS, subjects: Subjects, log: EventLog) -> None:
@@ -77,7 +77,7 @@ async def test_idempotency_conflict(intake: Running, window: NATS, subjects: Sub
     await send(window, subjects, b.submit_app("P-3", key="k-1"))
     other = b.submit_app("P-3", key="k-1", actor="someone else")
     r = await rejected(window, subjects, other, "idempotency_conflict")
-    assert r.field == "idempotency_key"
+    assert r.field == "$.idempotency_key"
 
 
 async def test_forbidden_source(intake: Running, auth_server: AuthServer, subjects: Subjects, admin: NATS) -> None:
@@ -97,7 +97,7 @@ async def test_workflow_codes_come_from_stages(
     await rejected(window, subjects, b.supply("P-5"), "unknown_project")
     await send(window, subjects, b.submit_app("P-5"))
     r = await rejected(window, subjects, b.pass_stage("P-5", "land_supply"), "rule_violation")
-    assert r.field == "command.stage"
+    assert r.field == "$.command.stage"
     await rejected(window, subjects, b.pass_stage("P-5", "garbage"), "internal_error")
     ok = await send(window, subjects, b.supply("P-5"))
     assert isinstance(ok, Accepted) and ok.project_version > 0
