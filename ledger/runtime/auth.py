@@ -27,7 +27,7 @@ from contracts.subjects import Subjects
 from ledger.runtime.services import ServiceSpec
 from ledger.settings import Settings
 
-SERVICES = ("intake", "stages", "projections", "notify")
+SERVICES = ("intake", "stages", "projections", "notify", "api")
 ADMIN = "admin"
 
 # Subjects a service must never publish to: they would drop history or change the streams.
@@ -117,8 +117,9 @@ def service_permissions(subjects: Subjects, service: str) -> dict[str, object]:
             + [f"$JS.API.STREAM.CREATE.{s}" for s in intake_streams(subjects)],
             [subjects.submit("*")],
         ),
-        "stages": ([f"{p}.project.*", f"{p}.calendar.*"], [subjects.stages_commands]),
+        "stages": ([f"{p}.project.*", f"{p}.calendar.*"], [subjects.stages_commands, f"{p}.calendar.*"]),
         "projections": ([], []),
+        "api": ([], []),
         "notify": ([f"{p}.project.*"], []),
     }
     publish, subscribe = own[service]

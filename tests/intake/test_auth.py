@@ -83,7 +83,7 @@ def _collect(errors: list[str]):  # type: ignore[no-untyped-def]
     return cb
 
 
-@pytest.mark.parametrize("service", ["intake", "stages", "projections", "notify"])
+@pytest.mark.parametrize("service", ["intake", "stages", "projections", "notify", "api"])
 async def test_a_service_cannot_delete_purge_or_update_streams(
     admin: NATS, auth_server: AuthServer, subjects: Subjects, log: EventLog, service: str
 ) -> None:
