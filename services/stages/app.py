@@ -1,7 +1,8 @@
 """Composition root of the stages service: FastStream subscribers wired to the handlers.
 
 - workflow commands from intake: core request/reply on `subjects.stages_commands`, queue group
-  `stages` so replicas share the load (optimistic concurrency settles races between them);
+  `stages` so replicas share the load, up to 32 concurrent handlers per replica (optimistic
+  concurrency settles races between them);
 - reactions: a durable pull consumer `stages-react` on project subjects, ack only after the
   reaction is appended (NACK_ON_ERROR), so a crash redelivers and `react` is idempotent;
 - calendar: the calendar subjects are watched with a core subscription; any publication refreshes.
@@ -38,7 +39,9 @@ def build_broker(settings: Settings, ports: Ports) -> NatsBroker:
                 if settings.nats_user else None)
     broker = NatsBroker(settings.nats_url or "nats://127.0.0.1:4222", security=security, connect_timeout=5)
 
-    @broker.subscriber(subjects.stages_commands, queue="stages")
+    # Handlers for different projects run concurrently; the same project's races are settled by
+    # optimistic concurrency in handle_workflow.
+    @broker.subscriber(subjects.stages_commands, queue="stages", max_workers=32)
     async def on_workflow(msg: NatsMessage) -> bytes:
         try:
             request = workflow_decoder.decode(msg.body)
