@@ -34,6 +34,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     projector_batch: int = 5000  # most commits per projection transaction
     # read API: bearer tokens with roles (TOML); default: <data_dir>/auth/api_tokens.toml
     api_tokens_file: Path | None = None
+    # notify: alert routes (TOML), alert-level policy (TOML), secrets, dry run, its Postgres schema
+    notify_config: Path | None = None  # none = keep the deadline view, send nothing
+    notify_policy: Path | None = None  # default: services/notify/policy.toml
+    notify_secrets_file: Path | None = None  # default: <data_dir>/notify-secrets.toml
+    notify_dry_run: bool = False
+    notify_schema: str = "notify"
+
+    @property
+    def notify_secrets_path(self) -> Path:
+        return self.notify_secrets_file or self.data_dir / "notify-secrets.toml"
 
     @property
     def signing_key_path(self) -> Path:
@@ -59,6 +69,15 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     if value < 0:
         raise ConfigError(f"Config '{name}' has value '{raw}'. Must not be negative.")
     return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"Config '{name}' has value '{env[name]}'. Use 1/0, true/false, yes/no or on/off.")
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -87,4 +106,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         projector_batch=max(1, _int(env, "LEDGER_PROJECTOR_BATCH", 5000)),
         api_tokens_file=Path(env["LEDGER_API_TOKENS_FILE"]) if env.get("LEDGER_API_TOKENS_FILE") else None,
         sources_file=Path(env["LEDGER_SOURCES_FILE"]) if env.get("LEDGER_SOURCES_FILE") else None,
+        notify_config=Path(env["LEDGER_NOTIFY_CONFIG"]) if env.get("LEDGER_NOTIFY_CONFIG") else None,
+        notify_policy=Path(env["LEDGER_NOTIFY_POLICY"]) if env.get("LEDGER_NOTIFY_POLICY") else None,
+        notify_secrets_file=(Path(env["LEDGER_NOTIFY_SECRETS_FILE"]) if env.get("LEDGER_NOTIFY_SECRETS_FILE")
+                             else None),
+        notify_dry_run=_flag(env, "LEDGER_NOTIFY_DRY_RUN"),
     )

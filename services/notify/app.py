@@ -1,0 +1,116 @@
+"""Composition root of notify: the deadline view (projector), the scheduler, the delivery workers, the recorder.
+
+Every replica runs all of it; only one replica's projector writes the view at a time (advisory lock,
+the others stand by), while every replica's scheduler claims due alerts (SKIP LOCKED).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import asyncpg
+import httpx
+
+from ledger.calendar_log import CalendarSource
+from ledger.clock import Clock, SystemClock
+from ledger.eventlog import EventLog
+from services.notify.channels.base import Channel
+from services.notify.channels.factory import build_channel
+from services.notify.config import NotifyConfig
+from services.notify.delivery import TargetWorker
+from services.notify.policy import AlertPolicy
+from services.notify.projector import Projector
+from services.notify.recorder import Recorder
+from services.notify.scheduler import Scheduler
+from services.notify.schema import ensure_schema, wake_channel
+
+log = logging.getLogger("notify")
+
+
+@dataclass
+class Notify:
+    """A running notify replica (tests hold one directly; `run` holds one until a signal)."""
+
+    scheduler: Scheduler
+    projector: Projector
+    workers: dict[str, TargetWorker]
+    recorder: Recorder
+    caught_up: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def watch(self) -> None:
+        """Return never; raise the first failure of any of the replica's loops."""
+        done, _ = await asyncio.wait(self.tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            task.result()
+        raise RuntimeError("a notify loop stopped")
+
+
+async def _projector_loop(p: Projector, event_log: EventLog, lock_key: str) -> None:
+    # The lock is held by the projector's own session: if it dies, so do its writes and its lock.
+    if not await p.conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", lock_key):
+        log.info("view standby: another replica's projector is active")
+        await p.conn.execute("SELECT pg_advisory_lock(hashtext($1))", lock_key)
+    await p.follow(event_log)
+
+
+async def _gate(n: Notify, pool: asyncpg.Pool, schema: str, last_seq: int) -> None:
+    """Replay never sends: fire nothing until the view holds every commit that existed at start-up
+    (so an alert the log already records as sent is settled before it could be claimed)."""
+    while True:
+        async with pool.acquire() as conn:
+            if int(await conn.fetchval(f"SELECT seq FROM {schema}.position")) >= last_seq:
+                break
+        n.projector.progress.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(n.projector.progress.wait(), timeout=0.2)
+    n.caught_up.set()
+
+
+@contextlib.asynccontextmanager
+async def running(event_log: EventLog, database_url: str, *, schema: str,
+                  config: NotifyConfig, policy: AlertPolicy, clock: Clock,
+                  channels: dict[str, Channel] | None = None) -> AsyncIterator[Notify]:
+    """Start one replica; leaving the block cancels it (as abruptly as a crash, short of the process)."""
+    calendar = CalendarSource(event_log)
+    await calendar.refresh()
+    pool = await asyncpg.create_pool(database_url, min_size=2, max_size=10)
+    proj_conn = await asyncpg.connect(database_url)
+    listen_conn = await asyncpg.connect(database_url)
+    client = httpx.AsyncClient(limits=httpx.Limits(max_connections=config.transport.concurrency))
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        async with pool.acquire() as conn:
+            await ensure_schema(conn, schema)
+        projector = Projector(proj_conn, schema, calendar, policy, config)
+        recorder = Recorder(event_log, pool, schema)
+        t = config.transport
+        workers = {name: TargetWorker(target, (channels or {}).get(name) or
+                                      build_channel(target, client, SystemClock(), t.timeout_seconds),
+                                      t, clock, recorder.record, dry_run=config.dry_run)
+                   for name, target in config.targets.items()}
+        scheduler = Scheduler(pool, schema, clock, workers, event_log, lease_seconds=t.lease_seconds)
+        n = Notify(scheduler, projector, workers, recorder, tasks=tasks)
+        await listen_conn.add_listener(wake_channel(schema), scheduler.wake)
+        last = await event_log.last_seq()
+        tasks.append(asyncio.create_task(_projector_loop(projector, event_log, f"notify-view:{schema}")))
+        tasks.extend(asyncio.create_task(w.run()) for w in workers.values())
+
+        async def schedule() -> None:
+            await _gate(n, pool, schema, last)
+            await scheduler.run()
+
+        tasks.append(asyncio.create_task(schedule()))
+        yield n
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await client.aclose()
+        for c in (proj_conn, listen_conn):
+            c.terminate()
+        pool.terminate()

@@ -1,0 +1,1 @@
+"""Delivery channels: each builds its service's documented request and raises ChannelError on refusal."""

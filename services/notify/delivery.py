@@ -1,0 +1,124 @@
+"""Per-target delivery workers: rate window and digest, retries with exponential backoff, circuit breaker."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import tenacity
+
+from ledger.clock import Clock
+from services.notify.channels.base import AlertItem, Channel, ChannelError
+from services.notify.config import Target, Transport
+from services.notify.resilience import Breaker, CircuitOpen, RateWindow
+
+log = logging.getLogger("notify.delivery")
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """One claimed alert row, with what rendering and recording need."""
+
+    item: AlertItem
+    target: str
+    channel: str
+    recipient: str
+    recovered: bool = False  # its lease expired in someone else's hands: check the log before resending
+
+
+@dataclass(frozen=True)
+class Outcome:
+    claimed: Claimed
+    ok: bool
+    attempts: int
+    at: dt.datetime
+    error: str = ""
+    dry_run: bool = False
+
+
+Report = Callable[[list[Outcome]], Awaitable[None]]
+
+
+class TargetWorker:
+    """Drains one target's queue; whatever piled up beyond the rate window goes out as one digest."""
+
+    def __init__(self, target: Target, channel: Channel, transport: Transport, clock: Clock, report: Report,
+                 *, dry_run: bool = False) -> None:
+        self.target, self.channel, self.transport = target, channel, transport
+        self.clock, self.report, self.dry_run = clock, report, dry_run
+        self.queue: asyncio.Queue[Claimed] = asyncio.Queue()
+        self.breaker = Breaker(transport.breaker_failures, transport.breaker_reset_seconds)
+        self.window = RateWindow(target.rate_per_minute) if target.rate_per_minute else None
+        self.slots = asyncio.Semaphore(transport.concurrency)
+        self.digests = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        while True:
+            batch = [await self.queue.get()]
+            while not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            if self.window is None:
+                for c in batch:
+                    await self.slots.acquire()
+                    task = asyncio.create_task(self._one([c]))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+                continue
+            if len(batch) <= self.window.available():
+                for c in batch:
+                    await self.window.acquire()
+                    await self.slots.acquire()
+                    await self._one([c])
+                continue
+            # Over the robot's limit: wait for one slot, then send everything pending as one digest.
+            await self.window.acquire()
+            while not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            self.digests += 1
+            await self.slots.acquire()
+            await self._one(batch)
+
+    async def _one(self, batch: list[Claimed]) -> None:
+        try:
+            outcome = await self.deliver([c.item for c in batch])
+            await self.report([Outcome(c, outcome[0], outcome[1], self.clock.now(), outcome[2], self.dry_run)
+                               for c in batch])
+        except Exception:
+            log.exception("target %s: reporting failed; the lease will expire and recovery takes over",
+                          self.target.name)
+        finally:
+            self.slots.release()
+
+    async def deliver(self, items: list[AlertItem]) -> tuple[bool, int, str]:
+        """(delivered, attempts, last error). Never raises for a channel failure."""
+        if self.dry_run:
+            for item in items:
+                log.info("dry run: would send to %s (%s): %s", self.target.name, self.target.channel, item.line())
+            return True, 0, ""
+        t = self.transport
+        attempts = 0
+        retrying = tenacity.AsyncRetrying(
+            stop=tenacity.stop_after_attempt(t.attempts),
+            wait=tenacity.wait_exponential(multiplier=t.backoff_initial, max=t.backoff_max),
+            retry=tenacity.retry_if_exception(lambda e: isinstance(e, CircuitOpen) or
+                                              (isinstance(e, ChannelError) and e.retryable)),
+            reraise=True)
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    attempts += 1
+                    self.breaker.before()
+                    try:
+                        await self.channel.send(items)
+                    except ChannelError:
+                        self.breaker.failure()
+                        raise
+                    self.breaker.success()
+        except (ChannelError, CircuitOpen) as err:
+            log.warning("target %s: giving up after %d attempts: %s", self.target.name, attempts, err)
+            return False, attempts, str(err)[:500]
+        return True, attempts, ""

@@ -1,0 +1,101 @@
+"""Puts every delivery attempt on the record: AlertSent / AlertFailed appended to the project's history, then the row.
+
+One commit per project per batch; its id is derived from the alert keys it records, so a retried
+append after a lost ack is recognised by EventLog (duplicate). Keys the history already holds are
+never appended again: the log, not the row, is the truth about what was sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import defaultdict
+
+import asyncpg
+
+from contracts.envelope import Envelope
+from contracts.events import AlertFailed, AlertSent, DomainEvent
+from ledger.eventlog import ConcurrencyConflict, EventLog, Loaded, next_commit
+from ledger.ids import event_id_for
+from services.notify.delivery import Outcome
+
+log = logging.getLogger("notify.recorder")
+SOURCE = "notify"
+_NAMESPACE = uuid.UUID("0b6f3a52-1d8e-4c55-9a7e-5b1f4c2d9e11")
+
+
+def commit_id_for_alerts(project_id: str, keys: list[str]) -> str:
+    return str(uuid.uuid5(_NAMESPACE, "\x00".join([project_id, *sorted(keys)])))
+
+
+def recorded_keys(loaded: Loaded) -> dict[str, str]:
+    """alert_key → 'sent' | 'failed' as the project's history says (a send wins over a failure)."""
+    out: dict[str, str] = {}
+    for r in loaded.records:
+        for e in r.commit.events:
+            if isinstance(e.event, AlertSent):
+                out[e.event.alert_key] = "sent"
+            elif isinstance(e.event, AlertFailed):
+                out.setdefault(e.event.alert_key, "failed")
+    return out
+
+
+def event_of(o: Outcome) -> DomainEvent:
+    i, c = o.claimed.item, o.claimed
+    common = {"alert_key": i.alert_key, "deadline_kind": i.kind, "deadline_ref": i.ref, "level": i.level,
+              "due_on": i.due_on, "channel": c.channel, "recipient": c.recipient}
+    if o.ok:
+        return AlertSent(sent_at=o.at, **common)  # type: ignore[arg-type]
+    return AlertFailed(attempts=o.attempts, error=o.error or "unknown", **common)  # type: ignore[arg-type]
+
+
+class Recorder:
+    def __init__(self, event_log: EventLog, pool: asyncpg.Pool, schema: str, *, max_attempts: int = 10) -> None:
+        self.log, self.pool, self.schema, self.max_attempts = event_log, pool, schema, max_attempts
+
+    async def record(self, outcomes: list[Outcome]) -> None:
+        by_project: dict[str, list[Outcome]] = defaultdict(list)
+        for o in outcomes:
+            if o.dry_run:
+                continue
+            by_project[o.claimed.item.project_id].append(o)
+        results = await asyncio.gather(*(self._append(pid, os) for pid, os in by_project.items()))
+        seqs = {o.claimed.item.alert_key: seq for (seq, os) in zip(results, by_project.values(), strict=True)
+                for o in os}
+        await self.settle(outcomes, seqs)
+
+    async def _append(self, project_id: str, outcomes: list[Outcome]) -> int:
+        for _ in range(self.max_attempts):
+            loaded = await self.log.load_project(project_id)
+            done = recorded_keys(loaded)
+            todo = [o for o in outcomes if done.get(o.claimed.item.alert_key) != "sent"
+                    and not (not o.ok and o.claimed.item.alert_key in done)]
+            if not todo:
+                return loaded.version
+            cid = commit_id_for_alerts(project_id, [o.claimed.item.alert_key for o in todo])
+            envelopes = [Envelope(event_id=event_id_for(cid, n), project_id=project_id, occurred_at=o.at,
+                                  actor="notify", source=SOURCE, correlation_id=o.claimed.item.alert_key,
+                                  event=event_of(o)) for n, o in enumerate(todo)]
+            commit = next_commit(loaded, commit_id=cid, key=project_id, events=envelopes)
+            try:
+                return (await self.log.append(commit, expected_version=loaded.version)).seq
+            except ConcurrencyConflict:
+                continue
+        raise RuntimeError(f"{project_id}: could not append alert records after {self.max_attempts} conflicts")
+
+    async def settle(self, outcomes: list[Outcome], seqs: dict[str, int]) -> None:
+        """The row follows the record (the view's own consumer would settle it too, a little later)."""
+        s = self.schema
+        rows = [(o.claimed.item.alert_key, "dry_run" if o.dry_run else "sent" if o.ok else "failed", o.at,
+                 o.error or None, o.attempts, seqs.get(o.claimed.item.alert_key)) for o in outcomes]
+        async with self.pool.acquire() as conn:
+            await conn.execute(
+                f"""UPDATE {s}.alerts a SET state = CASE WHEN a.state = 'sent' THEN 'sent' ELSE r.state END,
+                      sent_at = CASE WHEN r.state IN ('sent', 'dry_run') THEN r.at ELSE a.sent_at END,
+                      error = r.error, attempts = a.attempts + r.attempts, claimed_until = NULL,
+                      recorded_seq = coalesce(r.seq, a.recorded_seq)
+                    FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::int[], $6::bigint[])
+                      AS r(key, state, at, error, attempts, seq)
+                    WHERE a.alert_key = r.key AND a.state IN ('sending', 'pending', 'sent', 'failed')""",
+                *map(list, zip(*rows, strict=True)))

@@ -1,0 +1,125 @@
+"""Fires each (deadline, level) when its instant comes: claim → send → record, safe with several replicas.
+
+Claiming is one statement: due `pending` rows (and `sending` rows whose lease expired) are locked with
+FOR UPDATE SKIP LOCKED and moved to `sending` with a lease, so two replicas never claim the same row.
+A row whose higher level of the same deadline is also due is marked `superseded` instead (after a
+long outage or a late catch-up the bureau gets the current level, not a burst of stale ones).
+The loop sleeps until the next fire instant or a wake-up (Postgres NOTIFY from the view, or `wake()`);
+it never polls faster than that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import uuid
+
+import asyncpg
+
+from ledger.clock import Clock
+from ledger.eventlog import EventLog
+from services.notify.channels.base import AlertItem
+from services.notify.delivery import Claimed, Outcome, TargetWorker
+from services.notify.recorder import recorded_keys
+
+log = logging.getLogger("notify.scheduler")
+SAFETY_WAKE_S = 30.0  # a missed NOTIFY (connection blip) delays an alert by at most this much
+
+CLAIM = """
+WITH due AS (
+    SELECT alert_key, state AS prev_state FROM {s}.alerts
+    WHERE (state = 'pending' AND fire_at <= $1) OR (state = 'sending' AND claimed_until <= $1)
+    ORDER BY fire_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+UPDATE {s}.alerts a SET
+    state = CASE WHEN due.prev_state = 'pending' AND EXISTS (
+        SELECT 1 FROM {s}.alerts b WHERE b.deadline_id = a.deadline_id AND b.due_on = a.due_on
+          AND b.target = a.target AND b.level_rank > a.level_rank AND b.fire_at <= $1
+          AND b.state IN ('pending', 'sending', 'sent', 'failed', 'dry_run'))
+      THEN 'superseded' ELSE 'sending' END,
+    claimed_until = $1 + make_interval(secs => $3), claimed_by = $4
+FROM due WHERE a.alert_key = due.alert_key
+RETURNING a.*, due.prev_state,
+    (SELECT p.name FROM {s}.projects p WHERE p.project_id = a.project_id) AS project_name,
+    (SELECT p.leader FROM {s}.projects p WHERE p.project_id = a.project_id) AS leader
+"""
+
+
+class Scheduler:
+    def __init__(self, pool: asyncpg.Pool, schema: str, clock: Clock, workers: dict[str, TargetWorker],
+                 event_log: EventLog, *, lease_seconds: float = 300.0, batch: int = 1000) -> None:
+        self.pool, self.schema, self.clock, self.workers = pool, schema, clock, workers
+        self.log, self.lease, self.batch = event_log, lease_seconds, batch
+        self.me = f"notify-{uuid.uuid4().hex[:8]}"
+        self._wake = asyncio.Event()
+        self.claimed = 0
+
+    def wake(self, *_: object) -> None:
+        self._wake.set()
+
+    async def claim(self) -> list[asyncpg.Record]:
+        async with self.pool.acquire() as conn:
+            rows: list[asyncpg.Record] = await conn.fetch(CLAIM.format(s=self.schema), self.clock.now(),
+                                                          self.batch, self.lease, self.me)
+        return rows
+
+    async def next_instant(self) -> dt.datetime | None:
+        s = self.schema
+        async with self.pool.acquire() as conn:
+            value: dt.datetime | None = await conn.fetchval(
+                f"""SELECT least((SELECT min(fire_at) FROM {s}.alerts WHERE state = 'pending'),
+                                 (SELECT min(claimed_until) FROM {s}.alerts WHERE state = 'sending'))""")
+        return value
+
+    async def tick(self) -> int:
+        """Claim what is due now and hand it to the target workers; returns rows claimed."""
+        rows = await self.claim()
+        recovered: list[Claimed] = []
+        for r in rows:
+            if r["state"] != "sending":
+                continue
+            item = AlertItem(r["alert_key"], r["project_id"], r["project_name"] or "", r["kind"], r["ref"],
+                             r["level"], r["due_on"], r["department"], r["leader"] or "")
+            c = Claimed(item, r["target"], r["channel"], r["recipient"], recovered=r["prev_state"] == "sending")
+            if c.recovered:
+                recovered.append(c)
+            elif r["target"] in self.workers:
+                self.workers[r["target"]].queue.put_nowait(c)
+            else:
+                log.error("alert %s: target %s is no longer configured", r["alert_key"], r["target"])
+        if recovered:
+            await self._recover(recovered)
+        self.claimed += len(rows)
+        return len(rows)
+
+    async def _recover(self, claimed: list[Claimed]) -> None:
+        """A lease expired (its holder died between claim and settle): resend only what the log lacks."""
+        for c in claimed:
+            loaded = await self.log.load_project(c.item.project_id)
+            state = recorded_keys(loaded).get(c.item.alert_key)
+            worker = self.workers.get(c.target)
+            if state is not None and worker is not None:
+                log.info("alert %s was recorded %s before a crash: settling, not resending", c.item.alert_key, state)
+                await worker.report([Outcome(c, state == "sent", 0, self.clock.now(), "" if state == "sent"
+                                             else "recorded as failed before a restart")])
+            elif worker is not None:
+                log.warning("alert %s: lease expired without a record: sending again (at-least-once window)",
+                            c.item.alert_key)
+                worker.queue.put_nowait(c)
+
+    async def run(self) -> None:
+        while True:
+            self._wake.clear()
+            claimed = await self.tick()
+            if claimed >= self.batch:
+                continue
+            at = await self.next_instant()
+            delay = SAFETY_WAKE_S if at is None else (at - self.clock.now()).total_seconds()
+            if delay <= 0:
+                if claimed:
+                    continue
+                delay = 0.05  # due rows locked by another replica's claim right now: let it commit
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=min(delay, SAFETY_WAKE_S))
+            except TimeoutError:
+                pass
