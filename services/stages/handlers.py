@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from contracts import events as ev
 from contracts.commands import WorkflowRequest
@@ -13,6 +13,7 @@ from ledger.calendar_log import CalendarSource
 from ledger.clock import FixedClock
 from ledger.eventlog import ConcurrencyConflict, EventLog, Loaded, next_commit
 from ledger.ids import commit_id_for, event_id_for, submission_hash
+from ledger.keyed_lock import KeyedLock
 from ledger.workdays import UnknownYear
 from services.stages.decide import decide
 from services.stages.evolve import fold
@@ -30,6 +31,9 @@ class Ports:
     calendar: CalendarSource
     policy: Policy
     max_attempts: int = 8
+    # Commands on one project wait for each other inside this replica (no wasted retries);
+    # optimistic concurrency still settles races between replicas.
+    locks: KeyedLock = field(default_factory=KeyedLock)
 
 
 def _events(loaded: Loaded) -> list[ev.DomainEvent]:
@@ -55,6 +59,11 @@ def _field_path(field: str | None) -> str | None:
 
 async def handle_workflow(request: WorkflowRequest, ports: Ports) -> Accepted | Rejected:
     """One workflow command → one atomic commit, or a rejection that names the problem."""
+    async with ports.locks(request.submission.project_id):
+        return await _handle_workflow(request, ports)
+
+
+async def _handle_workflow(request: WorkflowRequest, ports: Ports) -> Accepted | Rejected:
     sub = request.submission
     commit_id = commit_id_for(request.source, sub.idempotency_key)
     digest = request.submission_hash or submission_hash(sub)
@@ -104,28 +113,36 @@ async def react_to_commit(commit: Commit, ports: Ports) -> int:
         if not isinstance(envelope.event, ev.ApplicationReceived):
             continue
         commit_id = commit_id_for(SERVICE_SOURCE, f"react:{envelope.event_id}")
-        for _ in range(ports.max_attempts):
-            loaded = await ports.log.load_project(commit.key)
-            state = fold(_events(loaded))
-            try:
-                events = react(state, envelope.event, ports.calendar.current, ports.policy,
-                               clock=FixedClock(envelope.occurred_at))
-            except UnknownYear as err:
-                log.error("project %s: cannot open its first stages: %s", commit.key, err)
-                return appended
-            if not events or _prior(loaded, commit_id) is not None:
-                break
-            envelopes = [
-                Envelope(event_id=event_id_for(commit_id, i), project_id=commit.key, occurred_at=envelope.occurred_at,
-                         actor="stages-service", source=SERVICE_SOURCE, correlation_id=envelope.correlation_id,
-                         causation_id=envelope.event_id, event=event)
-                for i, event in enumerate(events)
-            ]
-            try:
-                await ports.log.append(next_commit(loaded, commit_id=commit_id, key=commit.key, events=envelopes),
-                                       expected_version=loaded.version)
-            except ConcurrencyConflict:
-                continue
-            appended += len(envelopes)
-            break
+        async with ports.locks(commit.key):
+            appended += await _react_once(commit, envelope, commit_id, ports)
     return appended
+
+
+async def _react_once(commit: Commit, envelope: Envelope, commit_id: str, ports: Ports) -> int:
+    """Append the reaction to one ApplicationReceived once; returns the number of events appended."""
+    event = envelope.event
+    if not isinstance(event, ev.ApplicationReceived):
+        return 0
+    for _ in range(ports.max_attempts):
+        loaded = await ports.log.load_project(commit.key)
+        state = fold(_events(loaded))
+        try:
+            events = react(state, event, ports.calendar.current, ports.policy, clock=FixedClock(envelope.occurred_at))
+        except UnknownYear as err:
+            log.error("project %s: cannot open its first stages: %s", commit.key, err)
+            return 0
+        if not events or _prior(loaded, commit_id) is not None:
+            return 0
+        envelopes = [
+            Envelope(event_id=event_id_for(commit_id, i), project_id=commit.key, occurred_at=envelope.occurred_at,
+                     actor="stages-service", source=SERVICE_SOURCE, correlation_id=envelope.correlation_id,
+                     causation_id=envelope.event_id, event=e)
+            for i, e in enumerate(events)
+        ]
+        try:
+            await ports.log.append(next_commit(loaded, commit_id=commit_id, key=commit.key, events=envelopes),
+                                   expected_version=loaded.version)
+        except ConcurrencyConflict:
+            continue
+        return len(envelopes)
+    raise ConcurrencyConflict(ports.log.subjects.project(commit.key), -1)  # nack: redelivered later
