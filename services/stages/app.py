@@ -37,7 +37,8 @@ def build_broker(settings: Settings, ports: Ports) -> NatsBroker:
     subjects = settings.subjects
     security = (SASLPlaintext(username=settings.nats_user, password=settings.nats_password or "")
                 if settings.nats_user else None)
-    broker = NatsBroker(settings.nats_url or "nats://127.0.0.1:4222", security=security, connect_timeout=5)
+    broker = NatsBroker(settings.nats_url or "nats://127.0.0.1:4222", security=security, connect_timeout=5,
+                        logger=None, name="stages")
 
     # Handlers for different projects run concurrently; the same project's races are settled by
     # optimistic concurrency in handle_workflow.
