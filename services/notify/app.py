@@ -42,6 +42,11 @@ class Notify:
     caught_up: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
+    async def position(self) -> int:
+        """The last log sequence the view has applied."""
+        async with self.scheduler.pool.acquire() as conn:
+            return int(await conn.fetchval(f"SELECT seq FROM {self.scheduler.schema}.position"))
+
     async def watch(self) -> None:
         """Return never; raise the first failure of any of the replica's loops."""
         done, _ = await asyncio.wait(self.tasks, return_when=asyncio.FIRST_EXCEPTION)

@@ -29,17 +29,15 @@ def _on_or_before_working(calendar: WorkingCalendar, day: dt.date) -> dt.date:
 
 
 def _yellow_day(d: Deadline, calendar: WorkingCalendar, policy: AlertPolicy) -> dt.date | None:
-    candidates: list[dt.date] = []
-    if policy.yellow_days_before:
-        left = calendar.working_days_between(d.opened_on, d.due_on) - policy.yellow_days_before
-        if left >= 1:
-            candidates.append(calendar.add_working_days(d.opened_on, left))
+    """The working day `before` working days ahead of the due day, counted back from it (so a suspension,
+    which moves the due day, moves the warning too); the share rule asks for the remaining share of the limit."""
+    before = policy.yellow_days_before
     if policy.yellow_share and d.limit_days:
-        used = math.ceil(d.limit_days * policy.yellow_share)
-        if 1 <= used < d.limit_days:
-            candidates.append(calendar.add_working_days(d.opened_on, used))
-    early = [c for c in candidates if c < d.due_on]
-    return min(early) if early else None
+        before = max(before, d.limit_days - math.ceil(d.limit_days * policy.yellow_share))
+    if before < 1:
+        return None
+    left = calendar.working_days_between(d.opened_on, d.due_on) - before
+    return calendar.add_working_days(d.opened_on, left) if left >= 1 else None
 
 
 def plan(d: Deadline, calendar: WorkingCalendar, policy: AlertPolicy) -> list[Planned]:

@@ -89,6 +89,7 @@ class Projector:
                 await queue.put(recorded)
 
         reader = asyncio.create_task(read(), name="notify-log-reader")
+        getter: asyncio.Future[Recorded] | None = None
         try:
             while True:
                 getter = asyncio.ensure_future(queue.get())
@@ -102,5 +103,7 @@ class Projector:
                     batch.append(queue.get_nowait())
                 await self.apply(batch)
         finally:
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
+            for task in (reader, getter):
+                if task is not None:
+                    task.cancel()
+            await asyncio.gather(*(t for t in (reader, getter) if t is not None), return_exceptions=True)

@@ -53,6 +53,7 @@ class Scheduler:
         self.me = f"notify-{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
         self.claimed = 0
+        self.ticks = 0  # completed claim rounds (tests wait on it instead of sleeping)
 
     def wake(self, *_: object) -> None:
         self._wake.set()
@@ -111,6 +112,7 @@ class Scheduler:
         while True:
             self._wake.clear()
             claimed = await self.tick()
+            self.ticks += 1
             if claimed >= self.batch:
                 continue
             at = await self.next_instant()

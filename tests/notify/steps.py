@@ -1,0 +1,59 @@
+"""Stepping a notify replica through days with a controllable clock, and reading what it did."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+
+from contracts.events import AlertFailed, AlertSent
+from ledger.clock import BUREAU_TZ
+from ledger.eventlog import EventLog
+from services.notify.app import Notify
+from tests.notify.conftest import ManualClock
+from tests.waiting import eventually
+
+
+def at_local(day: dt.date, hh: int = 9, mm: int = 0, ss: int = 0) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, hh, mm, ss, tzinfo=BUREAU_TZ).astimezone(dt.UTC)
+
+
+async def caught_up(n: Notify, log: EventLog) -> None:
+    """The view holds every commit in the log, and the scheduler has looked since."""
+    last = await log.last_seq()
+
+    async def probe() -> bool:
+        return await n.position() >= last and n.caught_up.is_set()
+
+    await eventually(probe, what=f"view at seq {last}")
+    await settled(n)
+
+
+async def settled(n: Notify, *, within: float = 10.0) -> None:
+    """One scheduler round after now, and nothing in flight."""
+    ticks = n.scheduler.ticks
+    n.scheduler.wake()
+
+    async def probe() -> bool:
+        if n.scheduler.ticks <= ticks:
+            return False
+        async with n.scheduler.pool.acquire() as conn:
+            busy = await conn.fetchval(f"SELECT count(*) FROM {n.scheduler.schema}.alerts WHERE state = 'sending'")
+        return bool(busy == 0)
+
+    await eventually(probe, within=within, what="scheduler settled")
+
+
+async def move_to(clock: ManualClock, n: Notify, at: dt.datetime) -> None:
+    clock.set(at)
+    await settled(n)
+
+
+async def states(db: asyncpg.Connection, schema: str) -> dict[str, str]:
+    rows = await db.fetch(f"SELECT level, state FROM {schema}.alerts WHERE deadline_id <> '' ORDER BY alert_key")
+    return {f"{r['level']}": r["state"] for r in rows}
+
+
+async def alert_events(log: EventLog, project_id: str) -> list[AlertSent | AlertFailed]:
+    loaded = await log.load_project(project_id)
+    return [e.event for r in loaded.records for e in r.commit.events if isinstance(e.event, AlertSent | AlertFailed)]
