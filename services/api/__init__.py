@@ -1,0 +1,1 @@
+"""The read API: HTTP + JSON over the Postgres ledger, the dashboard page, health and metrics."""

@@ -1,0 +1,88 @@
+"""Which ledger build a request reads: the live views, or an audit build named by `schema=`.
+
+A name is only used after the catalog (`ledger_meta.builds`) confirms a ready build of that name,
+and then only through `schema.q()`, which re-checks it: nothing unchecked reaches the SQL.
+The live views compute `overdue` (and the ranking); for a named build the same columns are
+computed here, so every query sees one shape whichever build it reads.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+import msgspec
+
+from ledger.projection.schema import q
+from services.api.errors import ApiError, bad_parameter
+
+TODAY = "ledger_meta.today()"
+
+
+class Build(msgspec.Struct, frozen=True, kw_only=True):
+    """The relations (FROM fragments) of one build, keyed by table name."""
+
+    name: str | None  # None = the live views
+    projects: str
+    project_stages: str
+    project_blockers: str
+    department_month: str
+    permits: str
+    alerts: str
+    archive: str
+
+
+LIVE = Build(
+    name=None, projects="ledger.projects", project_stages="ledger.project_stages",
+    project_blockers="ledger.project_blockers", department_month="ledger.department_month",
+    permits="ledger.permits", alerts="ledger.alerts", archive="ledger.archive",
+)
+
+
+def named(schema: str) -> Build:
+    s = q(schema)
+    rate = "{0}::numeric / nullif(d.completed, 0)"
+    return Build(
+        name=schema,
+        projects=f"(SELECT p.*, (NOT p.withdrawn AND p.next_due_on < {TODAY}) AS overdue FROM {s}.projects p)",
+        project_stages=f"(SELECT t.*, (t.status = 'open' AND NOT t.suspended AND t.due_on < {TODAY}) AS overdue "
+                       f"FROM {s}.project_stages t)",
+        project_blockers=f"(SELECT b.*, (b.status = 'open' AND b.due_on < {TODAY}) AS overdue "
+                         f"FROM {s}.project_blockers b)",
+        department_month=f"""(SELECT d.*, round({rate.format('d.on_time')}, 4) AS on_time_rate,
+              round({rate.format('d.early')}, 4) AS early_rate,
+              rank() OVER (PARTITION BY d.month ORDER BY {rate.format('d.on_time')} DESC,
+                           {rate.format('d.early')} DESC, d.completed DESC) AS rank
+            FROM {s}.department_month d)""",
+        permits=f"{s}.permits",
+        alerts=f"{s}.alerts",
+        archive=f"{s}.archive",
+    )
+
+
+async def resolve(conn: asyncpg.Connection, schema: str | None) -> Build:
+    """LIVE for no name; the named build when the catalog holds it ready; else a 400 naming `schema`."""
+    if schema is None or schema == "":
+        return LIVE
+    if len(schema) > 63:
+        raise bad_parameter("schema", "a build name has at most 63 characters")
+    status = await conn.fetchval("SELECT status FROM ledger_meta.builds WHERE name = $1", schema)
+    if status is None:
+        raise bad_parameter("schema", f"no build named '{schema}' in the catalog (see /api/v1/builds)")
+    live = await conn.fetchval("SELECT schema FROM ledger_meta.live WHERE id = 1")
+    if status != "ready" and schema != live:
+        raise bad_parameter("schema", f"build '{schema}' is {status}, not ready")
+    try:
+        return named(schema)
+    except ValueError as exc:  # the catalog should never hold such a name; refuse rather than quote it
+        raise bad_parameter("schema", str(exc)) from None
+
+
+async def live_ready(conn: asyncpg.Connection) -> bool:
+    """The catalog exists and points at a live build."""
+    exists = await conn.fetchval("SELECT to_regclass('ledger_meta.live') IS NOT NULL")
+    if not exists:
+        return False
+    return bool(await conn.fetchval("SELECT count(*) FROM ledger_meta.live"))
+
+
+def unavailable(message: str) -> ApiError:
+    return ApiError(503, "unavailable", message)

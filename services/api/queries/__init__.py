@@ -1,0 +1,1 @@
+"""SQL of the read API: parameterised queries over one build's relations (see services.api.builds)."""

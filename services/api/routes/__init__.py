@@ -1,0 +1,1 @@
+"""HTTP route handlers of the read API; each module is one Litestar Controller."""
