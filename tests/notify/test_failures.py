@@ -1,0 +1,80 @@
+"""A receiver down or slow: retries with backoff, then AlertFailed on the record; a robot's rate limit: a digest."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+
+from contracts import events as ev
+from ledger.eventlog import EventLog
+from tests.notify.conftest import ManualClock, routes_config
+from tests.notify.history import append, opened, received
+from tests.notify.receivers import Receivers
+from tests.notify.steps import alert_events, at_local, caught_up, move_to
+from tests.waiting import eventually
+
+START = at_local(dt.date(2026, 9, 21), 10)
+
+
+async def test_a_receiver_that_stays_down_gets_retries_then_alert_failed_on_the_record(
+        log: EventLog, replica: Callable[..., Any], receivers: Receivers, db: asyncpg.Connection, schema: str) -> None:
+    await append(log, "P1", received(), opened())
+    receivers.mode = "down"
+    clock = ManualClock(START)
+    async with replica(routes_config(receivers, attempts=3), clock) as n:
+        await caught_up(n, log)
+        await move_to(clock, n, at_local(dt.date(2026, 9, 28), 9))
+
+        async def failed() -> list[ev.AlertSent | ev.AlertFailed]:
+            return await alert_events(log, "P1")
+        [record] = await eventually(failed, what="AlertFailed recorded")
+        assert isinstance(record, ev.AlertFailed) and record.attempts == 3 and "503" in record.error
+        assert receivers.hits == 3
+
+        async def settled_row() -> bool:
+            row = await db.fetchrow(f"SELECT state, attempts FROM {schema}.alerts WHERE level = 'yellow'")
+            return row is not None and tuple(row) == ("failed", 3)
+        await eventually(settled_row, what="row settled as failed after 3 attempts")
+
+
+async def test_a_slow_receiver_times_out_and_is_retried(
+        log: EventLog, replica: Callable[..., Any], receivers: Receivers) -> None:
+    await append(log, "P1", received(), opened())
+    receivers.mode, receivers.slow_seconds = "slow", 3.0  # the client's timeout is 1 s
+    clock = ManualClock(START)
+    async with replica(routes_config(receivers, attempts=2), clock) as n:
+        await caught_up(n, log)
+        await move_to(clock, n, at_local(dt.date(2026, 9, 28), 9))
+
+        async def failed() -> list[ev.AlertSent | ev.AlertFailed]:
+            return await alert_events(log, "P1")
+        [record] = await eventually(failed, within=30, what="AlertFailed after timeouts")
+        assert isinstance(record, ev.AlertFailed) and record.attempts == 2 and "timeout" in record.error
+
+
+async def test_over_the_robots_rate_limit_pending_alerts_go_out_as_one_digest(
+        log: EventLog, replica: Callable[..., Any], receivers: Receivers) -> None:
+    for i in range(10):
+        await append(log, f"A{i}", received(f"项目A{i}"), opened(due=dt.date(2026, 9, 29)))
+    for i in range(25):
+        await append(log, f"B{i}", received(f"项目B{i}"), opened(due=dt.date(2026, 9, 30)))
+    clock = ManualClock(START)
+    async with replica(routes_config(receivers, rate=20), clock) as n:
+        await caught_up(n, log)
+        await move_to(clock, n, at_local(dt.date(2026, 9, 29), 9))  # A's red (10) and B's yellow (25) are due
+        await eventually(lambda: _all_sent(log), what="all 35 alerts delivered and recorded")
+        assert len(receivers.got) <= 20, "the robot's 20 messages per minute were exceeded"
+        assert any("汇总" in r.text for r in receivers.got)
+        assert n.workers["dept_wecom"].digests >= 1
+
+
+async def _all_sent(log: EventLog) -> bool:
+    projects = [f"A{i}" for i in range(10)] + [f"B{i}" for i in range(25)]
+    return all([len(await _sent(log, p)) == 1 for p in projects])
+
+
+async def _sent(log: EventLog, project_id: str) -> list[ev.AlertSent]:
+    return [e for e in await alert_events(log, project_id) if isinstance(e, ev.AlertSent)]
