@@ -23,6 +23,7 @@ SUBCOMMANDS: list[str] = [
     "replay", "show", "history", "verify", "export",  # projections
     "calendar",
     "submit", "rejected",  # intake
+    "alerts",  # notify
 ]
 
 __all__ = ["SUBCOMMANDS", "CliError", "build_parser", "main"]
