@@ -23,7 +23,9 @@ SUBCOMMANDS: list[str] = [
     "replay", "show", "history", "verify", "export",  # projections
     "calendar",
     "submit", "rejected",  # intake
+    "provision",  # deployment (compose, clusters)
     "alerts",  # notify
+    "demo",  # read API / dashboard: the demo year through intake
 ]
 
 __all__ = ["SUBCOMMANDS", "CliError", "build_parser", "main"]
