@@ -12,8 +12,8 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+import aiohttp
 import asyncpg
-import httpx
 
 from ledger.calendar_log import CalendarSource
 from ledger.clock import Clock, SystemClock
@@ -86,7 +86,7 @@ async def running(event_log: EventLog, database_url: str, *, schema: str,
     pool = await asyncpg.create_pool(database_url, min_size=2, max_size=10)
     proj_conn = await asyncpg.connect(database_url)
     listen_conn = await asyncpg.connect(database_url)
-    client = httpx.AsyncClient(limits=httpx.Limits(max_connections=config.transport.concurrency))
+    client = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=config.transport.concurrency))
     tasks: list[asyncio.Task[None]] = []
     try:
         async with pool.acquire() as conn:
@@ -96,7 +96,7 @@ async def running(event_log: EventLog, database_url: str, *, schema: str,
         t = config.transport
         workers = {name: TargetWorker(target, (channels or {}).get(name) or
                                       build_channel(target, client, SystemClock(), t.timeout_seconds),
-                                      t, clock, recorder.record, dry_run=config.dry_run)
+                                      t, clock, recorder.submit, dry_run=config.dry_run)
                    for name, target in config.targets.items()}
         scheduler = Scheduler(pool, schema, clock, workers, event_log, lease_seconds=t.lease_seconds)
         n = Notify(scheduler, projector, workers, recorder, tasks=tasks)
@@ -104,6 +104,7 @@ async def running(event_log: EventLog, database_url: str, *, schema: str,
         last = await event_log.last_seq()
         tasks.append(asyncio.create_task(_projector_loop(projector, event_log, f"notify-view:{schema}")))
         tasks.extend(asyncio.create_task(w.run()) for w in workers.values())
+        tasks.append(asyncio.create_task(recorder.run()))
 
         async def schedule() -> None:
             await _gate(n, pool, schema, last)
@@ -115,7 +116,7 @@ async def running(event_log: EventLog, database_url: str, *, schema: str,
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await client.aclose()
+        await client.close()
         for c in (proj_conn, listen_conn):
             c.terminate()
         pool.terminate()

@@ -51,8 +51,26 @@ def event_of(o: Outcome) -> DomainEvent:
 
 
 class Recorder:
-    def __init__(self, event_log: EventLog, pool: asyncpg.Pool, schema: str, *, max_attempts: int = 10) -> None:
+    def __init__(self, event_log: EventLog, pool: asyncpg.Pool, schema: str, *, max_attempts: int = 10,
+                 batch: int = 2000) -> None:
         self.log, self.pool, self.schema, self.max_attempts = event_log, pool, schema, max_attempts
+        self.batch = batch
+        self.queue: asyncio.Queue[Outcome] = asyncio.Queue()
+
+    async def submit(self, outcomes: list[Outcome]) -> None:
+        """Hand outcomes over; `run` records them in batches (delivery does not wait for the log)."""
+        for o in outcomes:
+            self.queue.put_nowait(o)
+
+    async def run(self) -> None:
+        while True:
+            batch = [await self.queue.get()]
+            while len(batch) < self.batch and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            try:
+                await self.record(batch)
+            except Exception:  # the rows stay 'sending': lease expiry re-checks the log and settles them
+                log.exception("recording %d outcomes failed; recovery will settle them", len(batch))
 
     async def record(self, outcomes: list[Outcome]) -> None:
         by_project: dict[str, list[Outcome]] = defaultdict(list)

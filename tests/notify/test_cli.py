@@ -20,7 +20,8 @@ async def test_ledger_alerts_lists_by_state_as_json(database_url: str, db: async
         await db.execute(
             f"""INSERT INTO {schema}.alerts (alert_key, deadline_id, project_id, kind, ref, level, level_rank, due_on,
                   target, channel, recipient, department, fire_at, state, created_seq)
-                VALUES ($1, 'P1:stage:s', 'P1', 'stage', 's', 'red', 1, '2026-09-30', 't', 'wecom', 't', '科', $2, $3, 1)""",
+                VALUES ($1, 'P1:stage:s', 'P1', 'stage', 's', 'red', 1, '2026-09-30', 't', 'wecom', 't', '科',
+                        $2, $3, 1)""",
             key, at, state)
     rows = await alerts.fetch(database_url, schema, "failed", 10)
     assert [r["alert_key"] for r in rows] == ["k-failed"]

@@ -13,8 +13,8 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+import aiohttp
 import asyncpg
-import httpx
 
 from contracts import events as ev
 from ledger.clock import SystemClock
@@ -36,7 +36,7 @@ LEASE = 60.0
 class SendsThenDies:
     """The real channel; after the receiver accepted, the process 'dies' before anything else happens."""
 
-    def __init__(self, receivers: Receivers, client: httpx.AsyncClient) -> None:
+    def __init__(self, receivers: Receivers, client: aiohttp.ClientSession) -> None:
         self.inner = build_channel(routes_config(receivers).targets["oa_hook"], client, SystemClock(), 2.0)
         self.sent = asyncio.Event()
 
@@ -54,7 +54,7 @@ async def test_a_crash_between_sent_and_recorded_resends_once_after_the_lease_an
         log: EventLog, replica: Callable[..., Any], receivers: Receivers, db: asyncpg.Connection, schema: str) -> None:
     await append(log, "P1", received(), opened())
     clock = ManualClock(START)
-    async with httpx.AsyncClient() as client:
+    async with aiohttp.ClientSession() as client:
         dying = SendsThenDies(receivers, client)
         async with replica(hook_only(receivers), clock, channels={"oa_hook": dying}) as n:
             await caught_up(n, log)

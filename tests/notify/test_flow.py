@@ -37,7 +37,7 @@ async def test_yellow_red_overdue_escalation_each_once_on_its_working_day_across
             await move_to(clock, n, at_local(day, 9))
             want = EXPECTED.get(day)
             if want is not None:
-                await eventually(lambda: _async(len(receivers.got) > before), what=f"{want} on {day}")
+                await eventually(lambda b=before: _async(len(receivers.got) > b), what=f"{want} on {day}")
                 assert len(receivers.got) == before + 1, f"{day}: {receivers.texts()[before:]}"
                 assert WORD[want] in receivers.got[-1].text
             else:

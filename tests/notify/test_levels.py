@@ -69,5 +69,5 @@ def test_a_bad_policy_names_the_key_and_the_value(raw: dict[str, object], named:
 def test_a_policy_file_that_is_not_toml_names_the_file(tmp_path: Path) -> None:
     bad = tmp_path / "policy.toml"
     bad.write_text("yellow_days_before = = 2")
-    with pytest.raises(PolicyError, match="policy.toml"):
+    with pytest.raises(PolicyError, match=r"policy\.toml"):
         load_policy(bad)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-import httpx
+import aiohttp
 
 LEVEL_ZH = {"yellow": "黄色预警", "red": "红色预警（今日到期）", "overdue": "逾期督办",
             "escalation": "催办（报分管领导）"}
@@ -62,26 +63,46 @@ class Channel(Protocol):
     async def send(self, items: list[AlertItem]) -> None: ...
 
 
-async def post_json(client: httpx.AsyncClient, url: str, body: dict[str, object], *, timeout: float,  # noqa: ASYNC109 — httpx's per-request timeout
-                    headers: dict[str, str] | None = None, content: bytes | None = None) -> httpx.Response:
-    """POST and turn transport failures and 5xx/429 into retryable ChannelErrors, other 4xx into final ones."""
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    data: bytes
+
+    @property
+    def text(self) -> str:
+        return self.data.decode("utf-8", "replace")
+
+    def json(self) -> dict[str, Any]:
+        value = json.loads(self.data)
+        if not isinstance(value, dict):
+            raise ValueError("not a JSON object")
+        return value
+
+
+async def post_json(client: aiohttp.ClientSession, url: str, body: dict[str, object], *,
+                    timeout: float,  # noqa: ASYNC109 — the per-request timeout, as the HTTP client takes it
+                    headers: dict[str, str] | None = None, content: bytes | None = None) -> Reply:
+    """POST and turn transport failures and 5xx/429 into retryable ChannelErrors, other 4xx into final ones.
+
+    aiohttp rather than httpx: measured here, httpx's pool managed ~200-600 requests/s at 16-128 in
+    flight against a loopback receiver, aiohttp ~4-7 k/s; the 10 000-alert burst needs the latter.
+    """
     try:
-        if content is not None:
-            response = await client.post(url, content=content, headers=headers, timeout=timeout)
-        else:
-            response = await client.post(url, json=body, headers=headers, timeout=timeout)
-    except httpx.TimeoutException as err:
-        raise ChannelError(f"timeout after {timeout}s: {type(err).__name__}") from None
-    except httpx.TransportError as err:
+        async with client.post(url, json=body if content is None else None, data=content, headers=headers,
+                               timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+            reply = Reply(response.status, await response.read())
+    except TimeoutError:
+        raise ChannelError(f"timeout after {timeout}s") from None
+    except aiohttp.ClientError as err:
         raise ChannelError(f"cannot reach receiver: {type(err).__name__}: {err}") from None
-    if response.status_code >= 500 or response.status_code == 429:
-        raise ChannelError(f"HTTP {response.status_code}")
-    if response.status_code >= 400:
-        raise ChannelError(f"HTTP {response.status_code}: {response.text[:200]}", retryable=False)
-    return response
+    if reply.status >= 500 or reply.status == 429:
+        raise ChannelError(f"HTTP {reply.status}")
+    if reply.status >= 400:
+        raise ChannelError(f"HTTP {reply.status}: {reply.text[:200]}", retryable=False)
+    return reply
 
 
-def check_errcode(response: httpx.Response, *, busy: set[int]) -> None:
+def check_errcode(response: Reply, *, busy: set[int]) -> None:
     """WeCom and DingTalk answer 200 with {"errcode": 0, "errmsg": "ok"}; anything else is a refusal."""
     try:
         data = response.json()

@@ -11,7 +11,7 @@ import hmac
 import urllib.parse
 from dataclasses import dataclass
 
-import httpx
+import aiohttp
 
 from ledger.clock import Clock
 from services.notify.channels.base import AlertItem, check_errcode, markdown, post_json, title
@@ -29,7 +29,7 @@ def sign(timestamp_ms: int, secret: str) -> str:
 @dataclass
 class DingTalk:
     target: Target
-    client: httpx.AsyncClient
+    client: aiohttp.ClientSession
     wall: Clock  # real time: DingTalk refuses a timestamp more than an hour off
     timeout: float = 5.0
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import aiohttp
 
 from ledger.clock import Clock
 from services.notify.channels.base import Channel
@@ -14,7 +14,7 @@ from services.notify.channels.wecom import WeCom
 from services.notify.config import Target
 
 
-def build_channel(target: Target, client: httpx.AsyncClient, wall: Clock, timeout: float) -> Channel:
+def build_channel(target: Target, client: aiohttp.ClientSession, wall: Clock, timeout: float) -> Channel:
     match target.channel:
         case "wecom":
             return WeCom(target, client, timeout)

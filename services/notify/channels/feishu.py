@@ -10,7 +10,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-import httpx
+import aiohttp
 
 from ledger.clock import Clock
 from services.notify.channels.base import AlertItem, ChannelError, post_json, title
@@ -27,7 +27,7 @@ def sign(timestamp_s: int, secret: str) -> str:
 @dataclass
 class Feishu:
     target: Target
-    client: httpx.AsyncClient
+    client: aiohttp.ClientSession
     wall: Clock
     timeout: float = 5.0
 

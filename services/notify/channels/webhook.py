@@ -12,7 +12,7 @@ import hmac
 import json
 from dataclasses import dataclass
 
-import httpx
+import aiohttp
 
 from ledger.clock import Clock
 from services.notify.channels.base import AlertItem, post_json
@@ -32,7 +32,7 @@ def idempotency_key(items: list[AlertItem]) -> str:
 @dataclass
 class Webhook:
     target: Target
-    client: httpx.AsyncClient
+    client: aiohttp.ClientSession
     wall: Clock
     timeout: float = 5.0
 

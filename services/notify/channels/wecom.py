@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import httpx
+import aiohttp
 
 from services.notify.channels.base import AlertItem, check_errcode, markdown, post_json
 from services.notify.config import Target
@@ -15,7 +15,7 @@ FREQ_LIMITED = 45009  # "api freq out of limit": 20 messages per minute per robo
 @dataclass
 class WeCom:
     target: Target
-    client: httpx.AsyncClient
+    client: aiohttp.ClientSession
     timeout: float = 5.0
 
     def body(self, items: list[AlertItem]) -> dict[str, object]:
