@@ -71,3 +71,19 @@ def test_a_policy_file_that_is_not_toml_names_the_file(tmp_path: Path) -> None:
     bad.write_text("yellow_days_before = = 2")
     with pytest.raises(PolicyError, match=r"policy\.toml"):
         load_policy(bad)
+
+
+def test_the_example_routes_file_parses_with_its_secrets_file(tmp_path: Path) -> None:
+    from services.notify.config import NotifyConfigError, load_config
+    from tests.conftest import repo_root
+
+    example = repo_root() / "config" / "notify.example.toml"
+    with pytest.raises(NotifyConfigError, match="ding_leaders"):
+        load_config(example)
+    secrets = tmp_path / "notify-secrets.toml"
+    secrets.write_text('ding_leaders = "a"\nfeishu_duban = "b"\nsmtp_password = "c"\noa_webhook = "d"\n')
+    config = load_config(example, secrets)
+    assert set(config.targets) >= {"yongdi_wecom", "leaders_dingtalk", "duban_feishu", "duban_mail", "oa_webhook"}
+    assert [t.name for t in config.targets_for(department="用地科", level="escalation", kind="stage",
+                                               project_id="P", key_project=True)] == \
+        ["duban_feishu", "duban_mail", "oa_webhook", "leaders_dingtalk"]
