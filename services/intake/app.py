@@ -64,7 +64,7 @@ def build_broker(config: IntakeConfig, ports: Ports, rejected: RejectedStream, r
         if settings.nats_user else None
     broker = NatsBroker(settings.nats_url or "", security=security, connect_timeout=5, logger=None, name="intake")
 
-    @broker.subscriber(subjects.submit("*"), max_workers=config.request_workers)
+    @broker.subscriber(subjects.submit("*"), queue=DURABLE, max_workers=config.request_workers)  # one replica answers
     async def on_submit(msg: NatsMessage) -> bytes:
         subject = msg.raw_message.subject
         receipt = await answer(msg.body, subject.split(".")[-2], ports, rejected, {SUBJECT_HEADER: subject})
