@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import nats
+import nats.errors
 from nats.aio.client import Client as NATS
 
 from ledger.settings import Settings
@@ -58,3 +60,27 @@ async def connect(
         max_reconnect_attempts=-1 if reconnect else 0,
         **kwargs,
     )
+
+
+class Unreachable(RuntimeError):
+    """The operator's command cannot reach NATS; the message says where it looked and what to do."""
+
+
+async def connect_operator(settings: Settings, *, name: str = "ledger-cli") -> NATS:
+    """An operator's CLI connection: fails within seconds with one plain message, no retries."""
+    user, password = operator_identity(settings)
+    url = url_of(settings)
+
+    async def quiet(_: Exception) -> None:  # reported once, below, in plain words
+        return None
+
+    try:
+        return await asyncio.wait_for(
+            nats.connect(url, name=name, user=user, password=password, connect_timeout=2, allow_reconnect=False,
+                         max_reconnect_attempts=0, error_cb=quiet),
+            timeout=5,
+        )
+    except (OSError, TimeoutError, nats.errors.Error) as err:
+        hint = "is `ledger up` running (same --data-dir), or LEDGER_NATS_URL / LEDGER_NATS_USER set?"
+        why = str(err) or type(err).__name__
+        raise Unreachable(f"cannot reach NATS at {url} as {user or 'anonymous'} ({why}); {hint}") from None

@@ -7,19 +7,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
-import nats
 
 from ledger.clock import BUREAU_TZ
 from ledger.eventlog import EventLog
+from ledger.natsconn import Unreachable, connect_operator
 from ledger.settings import ConfigError, Settings
 
 
 @asynccontextmanager
 async def event_log(settings: Settings) -> AsyncIterator[EventLog]:
-    if settings.nats_url is None:
-        raise ConfigError("Config 'LEDGER_NATS_URL' is not set. Start the system with 'ledger up' or set it.")
-    nc = await nats.connect(settings.nats_url, user=settings.nats_user, password=settings.nats_password,
-                            name="ledger-cli", connect_timeout=5, max_reconnect_attempts=0)
+    try:
+        nc = await connect_operator(settings)
+    except Unreachable as err:
+        raise ConfigError(str(err)) from None
     try:
         yield EventLog(nc, settings.subjects)
     finally:
@@ -28,9 +28,12 @@ async def event_log(settings: Settings) -> AsyncIterator[EventLog]:
 
 @asynccontextmanager
 async def database(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
-    if settings.database_url is None:
-        raise ConfigError("Config 'LEDGER_DATABASE_URL' is not set. Start the system with 'ledger up' or set it.")
-    conn = await asyncpg.connect(settings.database_url)
+    url = settings.database_url or f"postgresql://postgres@127.0.0.1:{settings.postgres_port}/ledger"
+    try:
+        conn = await asyncpg.connect(url, timeout=5)
+    except (OSError, TimeoutError, asyncpg.PostgresError) as err:
+        raise ConfigError(f"cannot reach Postgres at {url} ({err}); is `ledger up` running, "
+                          "or LEDGER_DATABASE_URL set?") from None
     try:
         yield conn
     finally:
