@@ -26,6 +26,11 @@ SORTS = {
 DATE_SORTS = {"received_on", "next_due_on"}
 
 
+def flags(r: asyncpg.Record) -> dict[str, Any]:
+    """The row with `overdue` as a plain bool: the views give NULL when there is no due date at all."""
+    return {**dict(r), "overdue": bool(r["overdue"])}
+
+
 class ProjectFilter(msgspec.Struct, frozen=True, kw_only=True):
     district: str | None = None
     track: str | None = None
@@ -96,7 +101,7 @@ async def list_projects(conn: asyncpg.Connection, build: Build, f: ProjectFilter
     rows = await conn.fetch(sql, *args)
     more = len(rows) > limit
     rows = rows[:limit]
-    items = [msgspec.convert(dict(r), models.Project) for r in rows]
+    items = [msgspec.convert(flags(r), models.Project) for r in rows]
     next_cursor = encode_cursor(sort, rows[-1]["sort_key"], rows[-1]["id"]) if more and rows else None
     return models.ProjectPage(items=items, next_cursor=next_cursor, total=total)
 
@@ -113,9 +118,9 @@ async def project_detail(conn: asyncpg.Connection, build: Build, project_id: str
         f"SELECT seq, idx, type, source, actor, occurred_at, recorded_at, event_id, commit_hash, payload::text "
         f"AS payload FROM {build.archive} a WHERE a.project_id = $1 ORDER BY seq, idx", project_id)
     return models.ProjectDetail(
-        project=msgspec.convert(dict(row), models.Project),
-        stages=[msgspec.convert(dict(s), models.Stage) for s in stages],
-        blockers=[msgspec.convert(dict(b), models.Blocker) for b in blockers],
+        project=msgspec.convert(flags(row), models.Project),
+        stages=[msgspec.convert(flags(s), models.Stage) for s in stages],
+        blockers=[msgspec.convert(flags(b), models.Blocker) for b in blockers],
         deadlines=await project_deadlines(conn, build, project_id),
         history=[models.HistoryEntry(**{**dict(h), "payload": msgspec.json.decode(h["payload"])}) for h in history],
     )
