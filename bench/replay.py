@@ -26,9 +26,9 @@ import nats
 from contracts.codec import encode_commit
 from contracts.subjects import Subjects
 from ledger.eventlog import EventLog, provision
+from ledger.logreader import LogReader
 from ledger.projection.build import build
 from ledger.projection.fold import Batch, fold_commit
-from ledger.projection.reader import LogReader
 from ledger.projection.schema import ARCHIVE
 from ledger.runtime.nats import NatsServer, render_config
 from ledger.runtime.ports import free_port

@@ -17,7 +17,8 @@ from contracts.codec import decode_commit, encode_commit, sha256_hex
 from contracts.envelope import Commit, Envelope, Recorded
 from contracts.subjects import HASH_HEADER, Subjects
 from contracts.types import GENESIS_HASH
-from ledger.logtime import ack_subject_time, parse_nats_time
+from ledger.logreader import LogReader
+from ledger.logtime import parse_nats_time
 
 WRONG_LAST_SEQUENCE = 10071  # JSStreamWrongLastSequenceErrF
 DUPLICATE_WINDOW_S = 120.0
@@ -266,53 +267,25 @@ class EventLog:
         since: dt.datetime | None = None,
         until_seq: int | None = None,
         follow: bool = False,
-        subjects: list[str] | None = None,
+        batch: int = 1000,
     ) -> AsyncIterator[Recorded]:
-        """The whole log in global order from a sequence (or from a recorded time).
+        """The whole log in global order from a sequence (or from the first commit recorded at/after `since`).
 
         Without follow, stops at the last sequence present when called (or at until_seq).
-        Uses an ordered push consumer: the fast path for replays (see DESIGN.md).
         """
-        stop = until_seq if until_seq is not None else (None if follow else await self.last_seq())
-        if stop is not None and (stop < from_seq or stop == 0):
-            return
-        wanted = subjects or self.subjects.events_filter
-        config = api.ConsumerConfig(filter_subjects=wanted)
         if since is not None:
-            config.deliver_policy = api.DeliverPolicy.BY_START_TIME
-            config.opt_start_time = since.astimezone(dt.UTC)
-        else:
-            config.deliver_policy = api.DeliverPolicy.BY_START_SEQUENCE
-            config.opt_start_seq = max(1, from_seq)
-        sub = await self.js.subscribe(
-            wanted[0], stream=self.subjects.events_stream, ordered_consumer=True,
-            config=config, pending_msgs_limit=-1, pending_bytes_limit=-1,
-        )
+            first = await self._direct({"start_time": since.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")})
+            if first is None:
+                return
+            from_seq = max(from_seq, int((first.headers or {})["Nats-Sequence"]))
+        reader = LogReader(self, from_seq=from_seq, until_seq=until_seq, follow=follow)
+        await reader.start()
         try:
-            while True:
-                try:
-                    msg = await sub.next_msg(timeout=None if follow else self.timeout)
-                except nats.errors.TimeoutError:
-                    if follow:
-                        continue
-                    break
-                meta = msg.metadata
-                seq = meta.sequence.stream
-                if stop is not None and seq > stop:
-                    break
-                yield Recorded(
-                    seq=seq,
-                    subject=msg.subject,
-                    recorded_at=ack_subject_time(msg.reply),
-                    hash=sha256_hex(msg.data),
-                    commit=decode_commit(msg.data),
-                )
-                if stop is not None and seq >= stop:
-                    break
-                if not follow and meta.num_pending == 0:
-                    break
+            while records := await reader.take(batch):
+                for record in records:
+                    yield record
         finally:
-            await sub.unsubscribe()
+            await reader.close()
 
 
 def _recorded_from_direct(msg: Msg) -> Recorded:

@@ -13,9 +13,9 @@ import asyncpg
 
 from contracts.envelope import Recorded
 from ledger.eventlog import EventLog
+from ledger.logreader import LogReader
 from ledger.projection.fold import Batch, EventFilter, fold_commit
 from ledger.projection.merkle import Frontier
-from ledger.projection.reader import LogReader
 from ledger.projection.schema import q
 from ledger.projection.state import Project, project_from_rows
 from ledger.projection.writer import Checkpoint, Writer

@@ -1,10 +1,10 @@
-"""A batch-friendly ordered reader of the log for projections.
+"""The fast ordered reader of the whole log: an unfiltered ordered consumer feeding a buffer.
 
-EventLog.read() hands out one message per `next_msg()` call; each call costs several event-loop
-turns (a timeout task, epoll), which on this VM caps it near 9 k msgs/s; and its two-subject
-filter makes the server deliver one message per scan. Here the ordered push consumer has no
-filter (the stream holds only log subjects) and delivers into a callback that decodes straight
-into a buffer; the projector takes whatever has arrived in one go (~30 k commits/s here).
+A `next_msg()` per message costs several event-loop turns (a timeout task, epoll), which on this
+VM caps a reader near 9 k msgs/s, and a multi-subject filter makes the server deliver one message
+per scan. Here the ordered push consumer has no filter (the stream holds only log subjects) and
+delivers into a callback that decodes straight into a buffer; readers take whatever has arrived
+in one go (~30 k commits/s here). EventLog.read() and the projector both read through it.
 When the buffer is full the callback waits, so decoding pauses; nats-py answers flow control on
 receipt, so undecoded messages can still queue in the client during a long rebuild (bounded by
 the log's size; ~1 KB each) — acceptable for a rebuild, noted as a known limit.
@@ -13,6 +13,7 @@ the log's size; ~1 KB each) — acceptable for a rebuild, noted as a known limit
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
@@ -20,8 +21,10 @@ from nats.js import api
 
 from contracts.codec import decode_commit, sha256_hex
 from contracts.envelope import Recorded
-from ledger.eventlog import EventLog
 from ledger.logtime import ack_subject_time
+
+if TYPE_CHECKING:
+    from ledger.eventlog import EventLog
 
 
 class LogReader:
