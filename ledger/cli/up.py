@@ -32,6 +32,9 @@ def register(subparsers: Subparsers) -> None:
                         help="port of the embedded Postgres (default: LEDGER_POSTGRES_PORT or 5432)")
     parser.add_argument("--extra-service", action="append", default=[], metavar="NAME=COMMAND",
                         help="also supervise COMMAND as service NAME (development and tests); repeatable")
+    parser.add_argument("--demo", nargs="?", type=int, const=2026, default=None, metavar="SEED",
+                        help="load the demo year through intake once the system is up (idempotent; seed 2026), "
+                        "then print the dashboard URL")
     parser.set_defaults(handler=run)
 
 
@@ -59,4 +62,4 @@ def run(args: argparse.Namespace) -> int:
 
     from ledger.runtime.stack import run_stack  # imported here: nothing heavy at CLI import time
 
-    return asyncio.run(run_stack(settings, extras))
+    return asyncio.run(run_stack(settings, extras, demo=args.demo))

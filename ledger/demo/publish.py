@@ -74,14 +74,14 @@ async def publish(settings: Settings, scripts: list[Script], sources: Mapping[st
     conns = {sid: await connect(settings, name=f"demo-{sid}", user=sid, password=sources[sid].password,
                                 inbox_prefix=inbox_prefix(sid), reconnect=False) for sid in needed}
     report = Report()
-    queue: asyncio.Queue[Script] = asyncio.Queue()
-    for s in scripts:
-        queue.put_nowait(s)
+    # Applications first, then everything else: the stages service opens each first stage in reaction
+    # to the application, so by the second phase those stages are (nearly always) open already.
+    queue: asyncio.Queue[list[Step]] = asyncio.Queue()
 
     async def worker() -> None:
         while not queue.empty():
-            script = queue.get_nowait()
-            for step in script.steps:
+            steps = queue.get_nowait()
+            for step in steps:
                 receipt = await send_step(conns[step.source], settings.subjects.submit(step.source), step,
                                           patience=patience, request_timeout=request_timeout)
                 if isinstance(receipt, Accepted):
@@ -95,7 +95,10 @@ async def publish(settings: Settings, scripts: list[Script], sources: Mapping[st
                 progress(report)
 
     try:
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        for phase in ([s.steps[:1] for s in scripts], [s.steps[1:] for s in scripts]):
+            for steps in phase:
+                queue.put_nowait(steps)
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
     finally:
         for nc in conns.values():
             await nc.close()

@@ -11,12 +11,12 @@ import random
 from ledger.demo.chain import continuing_chain, new_chain
 from ledger.demo.script import Script, key_project
 
-START, END = dt.date(2026, 1, 5), dt.date(2026, 11, 13)
+START, END = dt.date(2026, 1, 5), dt.date(2026, 11, 20)
 LAND_TOTAL, FLOOR_TOTAL = 1_070_400.00, 1_209_000.00
 # new projects by how far they get: 10 reach registration, 15 the engineering permit, 10 the land-use
 # planning permit, 12 land approval, 13 site selection, 6 still in site selection
 DEPTHS = [5] * 10 + [4] * 15 + [3] * 10 + [2] * 12 + [1] * 13 + [0] * 6
-NEED_DAYS = {0: 10, 1: 60, 2: 80, 3: 100, 4: 170, 5: 200}  # calendar days a depth needs, holidays included
+NEED_DAYS = {0: 5, 1: 15, 2: 60, 3: 75, 4: 100, 5: 150}  # calendar days a depth needs, holidays included
 STATIONS = ("鹤龙街", "钟落潭镇", "江高镇", "太和镇", "人和镇", "均禾街", "嘉禾街", "京溪街", "石井街", "永平街",
             "金沙街")
 THINGS = ("智能制造产业园", "冷链物流中心", "安置房", "九年一贯制学校", "社区卫生服务中心", "污水处理厂提标改造",
@@ -49,7 +49,8 @@ def volume(rng: random.Random, prefix: str) -> list[Script]:
         station = STATIONS[i % len(STATIONS)]
         span = (END - START).days - NEED_DAYS[depth]
         s = Script(project_id=f"{prefix}-{i:04d}", actor_office=f"白云区政务服务中心规划窗口（{station}）",
-                   day=START + dt.timedelta(days=rng.randint(0, max(0, span))), end=END)
+                   day=START + dt.timedelta(days=rng.randint(0, max(0, span))) if depth else
+                   END - dt.timedelta(days=rng.randint(3, 45)), end=END)
         land = next(lands) if depth >= 3 else None
         floor = next(floors) if depth >= 4 else None
         key = (depth >= 4 and rng.random() < 0.7) or (depth in (1, 2) and rng.random() < 0.3)
@@ -67,7 +68,8 @@ def volume(rng: random.Random, prefix: str) -> list[Script]:
             s.after(2).withdraw("申请人调整选址，撤回申请")
             scripts.append(s)
             continue
-        new_chain(s, rng, depth, land=land, floor=floor, missing=missing)
+        troubled = depth in (1, 2) and (i % 2 == 0 or i % 3 == 0 or i % 5 == 0)
+        new_chain(s, rng, depth, land=land, floor=floor, missing=missing, waiting=troubled or rng.random() < 0.2)
         troubles(s, rng, depth, i)
         scripts.append(s)
     for i in range(1, 9):

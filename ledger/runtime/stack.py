@@ -13,6 +13,7 @@ import nats.errors
 
 from ledger.natsconn import auth_dir, sources_file
 from ledger.runtime.auth import ADMIN, ensure_demo_sources, ensure_secrets, identity_env, with_identity
+from ledger.runtime.dashboard import announce, api_env, api_identity
 from ledger.runtime.embedded import StartupError, start_nats, start_postgres
 from ledger.runtime.services import ServiceSpec, service_specs
 from ledger.runtime.supervisor import ProcessSpec, Supervisor, emit
@@ -49,7 +50,8 @@ async def provision_log(nats_url: str, settings: Settings) -> None:
         await nc.close()
 
 
-async def _start(supervisor: Supervisor, settings: Settings, extras: Sequence[tuple[str, list[str]]]) -> None:
+async def _start(supervisor: Supervisor, settings: Settings, extras: Sequence[tuple[str, list[str]]],
+                 demo: int | None = None) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     nats_url = settings.nats_url or await start_nats(supervisor, settings)
     database_url = settings.database_url or await start_postgres(supervisor, settings)
@@ -58,8 +60,9 @@ async def _start(supervisor: Supervisor, settings: Settings, extras: Sequence[tu
              if passwords else settings)
     await provision_log(nats_url, admin)
     env = {"LEDGER_NATS_URL": nats_url, "LEDGER_DATABASE_URL": database_url,
-           "LEDGER_PREFIX": settings.prefix, "LEDGER_SOURCES_FILE": str(ensure_demo_sources(sources_file(settings)))}
-    specs = [with_identity(spec, passwords) for spec in service_specs(env)]
+           "LEDGER_PREFIX": settings.prefix, "LEDGER_SOURCES_FILE": str(ensure_demo_sources(sources_file(settings))),
+           **api_env(settings)}
+    specs = [api_identity(with_identity(spec, passwords), passwords) for spec in service_specs(env)]
     specs += [ServiceSpec(name=n, argv=tuple(argv), env=identity_env(env, ADMIN, passwords)) for n, argv in extras]
     for spec in specs:
         await supervisor.start(ProcessSpec(name=spec.name, argv=spec.argv, env=spec.env))
@@ -67,16 +70,18 @@ async def _start(supervisor: Supervisor, settings: Settings, extras: Sequence[tu
     emit("ledger", f"Postgres URL: {redact(database_url)}")
     emit("ledger", f"services: {', '.join(s.name for s in specs) or 'none yet'}")
     emit("ledger", "ledger is up (Ctrl-C to stop)")
+    await announce(msgspec.structs.replace(settings, nats_url=nats_url, database_url=database_url), demo)
 
 
-async def run_stack(settings: Settings, extras: Sequence[tuple[str, list[str]]] = ()) -> int:
+async def run_stack(settings: Settings, extras: Sequence[tuple[str, list[str]]] = (), *, demo: int | None = None
+                    ) -> int:
     """Start everything, wait for SIGINT/SIGTERM, stop services, then Postgres, then nats."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     supervisor = Supervisor()
-    starting = asyncio.create_task(_start(supervisor, settings, extras))
+    starting = asyncio.create_task(_start(supervisor, settings, extras, demo))
     stopping = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)

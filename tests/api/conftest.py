@@ -12,10 +12,12 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from contracts.subjects import Subjects
+from ledger.cli.demo import load_demo
 from ledger.settings import Settings
 from services.api.app import create_app
 from services.api.auth import Holder
 from tests.api.rows import archive_row, insert, new_build, row
+from tests.api.system import System, caught_up, running_system
 
 VIEWER = "viewer-token-0123456789abcdef"
 OPERATOR = "operator-token-0123456789abcdef"
@@ -98,3 +100,13 @@ async def client(api_db: str, nats_url: str) -> AsyncIterator[AsyncTestClient]: 
     async with AsyncTestClient(app=create_app(settings, HOLDERS)) as c:
         c.headers["Authorization"] = f"Bearer {VIEWER}"
         yield c
+
+
+@pytest.fixture(scope="session")
+async def demo_system(nats_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+                      ) -> AsyncIterator[System]:
+    async with running_system(nats_url, database_url, tmp_path_factory.mktemp("system")) as system:
+        report = await load_demo(system.settings, say=False)
+        assert not report.rejected, f"{report.rejected[:5]}\n{system.tail()}"
+        await caught_up(system)
+        yield system

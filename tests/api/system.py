@@ -70,8 +70,8 @@ async def running_system(nats_url: str, database_url: str, root: Path) -> AsyncI
     procs = [start(s, env, logs) for s in SERVICES]
     system = System(settings=Settings(nats_url=nats_url, database_url=db, prefix=subjects.prefix, data_dir=root,
                                       sources_file=sources, api_port=port),
-                    api_url=f"http://127.0.0.1:{port}", viewer=token_of(tokens, "demo-viewer"),
-                    operator=token_of(tokens, "demo-operator"), logs=logs)
+                    api_url=f"http://127.0.0.1:{port}", viewer=token_of(tokens, "demo-viewer") or "",
+                    operator=token_of(tokens, "demo-operator") or "", logs=logs)
     try:
         async def ready() -> bool:
             try:

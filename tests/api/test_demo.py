@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -10,17 +9,7 @@ import pytest
 
 from ledger.cli.demo import load_demo
 from ledger.demo.scenario import scenario, summary
-from tests.api.system import System, caught_up, running_system
-
-
-@pytest.fixture(scope="session")
-async def demo_system(nats_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
-                      ) -> AsyncIterator[System]:
-    async with running_system(nats_url, database_url, tmp_path_factory.mktemp("system")) as system:
-        report = await load_demo(system.settings, say=False)
-        assert not report.rejected, f"{report.rejected[:5]}\n{system.tail()}"
-        await caught_up(system)
-        yield system
+from tests.api.system import System, caught_up
 
 
 def test_the_scenario_is_deterministic_for_a_seed() -> None:
