@@ -116,3 +116,9 @@ async def test_bad_parameters_name_themselves(client: Client, path: str, params:
     r = await client.get(path, params=params)
     assert r.status_code == 400, r.text
     assert r.json()["code"] == "bad_parameter" and r.json()["parameter"] == parameter
+
+
+async def test_a_past_month_is_judged_on_its_own_completions(client: Client) -> None:
+    jan = (await get(client, "/api/v1/departments/ranking", month="2026-01"))["departments"]
+    first = next(d for d in jan if d["department"] == "规划选址科")
+    assert first["late"] == 0 and first["open_overdue"] > 0 and first["list"] == "red"

@@ -38,9 +38,12 @@ async def department_months(conn: asyncpg.Connection, build: Build, *, month: dt
 async def ranking(conn: asyncpg.Connection, build: Build, month: dt.date) -> mf.Ranking:
     """Completed work of the month ranked by on-time rate, early rate, volume; plus what is overdue now.
 
-    Red list (红榜): the first RED_SIZE ranks among departments with no late completion and nothing
-    overdue. Black list (黑榜): every department with a late completion this month or an overdue stage.
+    Black list (黑榜): every department with a late completion in the month — and, for the current
+    month, one with a stage overdue right now. Red list (红榜): the first RED_SIZE ranks among the
+    departments that completed work and are not on the black list. Past months are judged on their own
+    completions only: what is overdue today says nothing about March.
     """
+    current = month == await this_month(conn)
     rows = await conn.fetch(f"""
         WITH figures AS (SELECT * FROM {build.department_month} d WHERE d.month = $1),
              overdue AS (SELECT t.department, count(*) AS n FROM {build.project_stages} t
@@ -55,9 +58,9 @@ async def ranking(conn: asyncpg.Connection, build: Build, month: dt.date) -> mf.
     out: list[mf.RankedDepartment] = []
     reds = 0
     for i, r in enumerate(rows, start=1):
-        clean = r["late"] == 0 and r["open_overdue"] == 0 and r["completed"] > 0
-        mark = "black" if not clean and (r["late"] or r["open_overdue"]) else ""
-        if clean and reds < RED_SIZE:
+        black = r["late"] > 0 or (current and r["open_overdue"] > 0)
+        mark = "black" if black else ""
+        if not black and r["completed"] > 0 and reds < RED_SIZE:
             mark, reds = "red", reds + 1
         out.append(mf.RankedDepartment(rank=i, list=mark, **dict(r)))
     return mf.Ranking(month=month, departments=out)

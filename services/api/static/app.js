@@ -159,7 +159,7 @@
     const month = (location.hash.split("?month=")[1] || "").slice(0, 7);
     const r = await api("/departments/ranking", {month});
     app.innerHTML = `<h1>${t("nav_ranking")}</h1><form class="filters" id="month-form"><label>${t("month")}
-      <input type="month" name="month" value="${r.month.slice(0, 7)}"></label><button>${t("search")}</button></form>
+      <input type="month" name="month" value="${r.month.slice(0, 7)}"></label><button>${t("show")}</button></form>
       <section class="card" data-month="${r.month.slice(0, 7)}">${rankingTable(r.departments)}</section>`;
     document.getElementById("month-form").addEventListener("submit", (e) => {
       e.preventDefault(); location.hash = "#/ranking?month=" + new FormData(e.target).get("month");
