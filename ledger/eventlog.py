@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Literal
@@ -19,6 +20,7 @@ from contracts.subjects import HASH_HEADER, Subjects
 from contracts.types import GENESIS_HASH
 from ledger.logreader import LogReader
 from ledger.logtime import parse_nats_time
+from ledger.replymux import ReplyMux
 
 WRONG_LAST_SEQUENCE = 10071  # JSStreamWrongLastSequenceErrF
 DUPLICATE_WINDOW_S = 120.0
@@ -110,6 +112,7 @@ class EventLog:
         self.js = nc.jetstream(timeout=timeout)
         self.subjects = subjects
         self.timeout = timeout
+        self._mux = ReplyMux(nc)
         self._tip: dict[str, tuple[int, str, int]] = {}
 
     # -- append ---------------------------------------------------------------------------------
@@ -235,16 +238,16 @@ class EventLog:
         return await self.load("project", project_id)
 
     async def _batch(self, subject: str, seq: int, batch: int) -> tuple[list[Recorded], bool]:
-        inbox = self.nc.new_inbox()
-        sub = await self.nc.subscribe(inbox)
+        """One batched direct get; replies arrive on a shared inbox subscription (no SUB/UNSUB per load)."""
+        replies = await self._mux.open()
         try:
             await self.nc.publish(self._direct_subject(),
                                   msgspec.json.encode({"seq": seq, "next_by_subj": subject, "batch": batch}),
-                                  reply=inbox)
+                                  reply=replies.subject)
             out: list[Recorded] = []
             more = False
             while True:
-                msg = await sub.next_msg(timeout=self.timeout)
+                msg = await asyncio.wait_for(replies.queue.get(), timeout=self.timeout)
                 headers = msg.headers or {}
                 status = headers.get("Status")
                 if status == "404":
@@ -256,7 +259,7 @@ class EventLog:
                 out.append(_recorded_from_direct(msg))
                 more = len(out) >= batch
         finally:
-            await sub.unsubscribe()
+            self._mux.close(replies)
 
     # -- ordered replay ---------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ import msgspec
 
 from contracts.envelope import Recorded
 from contracts.receipts import Accepted
+from ledger.coalesce import Coalescer
 from ledger.eventlog import EventLog
 from services.intake.idempotency import receipt_of
 
@@ -48,20 +49,29 @@ class KeyIndex:
     def __init__(self, pool: asyncpg.Pool, schema: str = "intake") -> None:
         self.pool = pool
         self.schema = schema
+        # Concurrent submissions share one query per batch instead of one round trip each.
+        self._keys: Coalescer[tuple[str, str], IndexEntry] = Coalescer(self._fetch)
 
     async def setup(self) -> None:
         async with self.pool.acquire() as conn:
             await conn.execute(ddl(self.schema))
 
     async def lookup(self, source: str, key: str) -> IndexEntry | None:
-        row = await self.pool.fetchrow(
-            f'SELECT * FROM "{self.schema}".idempotency_keys WHERE source = $1 AND key = $2', source, key
+        return await self._keys.get((source, key))
+
+    async def _fetch(self, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], IndexEntry]:
+        rows = await self.pool.fetch(
+            f"""SELECT i.* FROM unnest($1::text[], $2::text[]) AS w(source, key)
+                JOIN "{self.schema}".idempotency_keys i USING (source, key)""",
+            [s for s, _ in wanted], [k for _, k in wanted],
         )
-        if row is None:
-            return None
-        receipt = Accepted(idempotency_key=key, project_id=row["project_id"], event_ids=list(row["event_ids"]),
-                           project_version=row["seq"], commit_hash=row["commit_hash"])
-        return IndexEntry(submission_hash=row["submission_hash"], receipt=receipt)
+        found: dict[tuple[str, str], IndexEntry] = {}
+        for row in rows:
+            receipt = Accepted(idempotency_key=row["key"], project_id=row["project_id"],
+                               event_ids=list(row["event_ids"]), project_version=row["seq"],
+                               commit_hash=row["commit_hash"])
+            found[(row["source"], row["key"])] = IndexEntry(submission_hash=row["submission_hash"], receipt=receipt)
+        return found
 
     async def applied_seq(self) -> int:
         seq = await self.pool.fetchval(f'SELECT seq FROM "{self.schema}".tracking WHERE consumer = $1', CONSUMER)
