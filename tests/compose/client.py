@@ -12,7 +12,7 @@ import msgspec
 import nats
 from nats.aio.client import Client as NATS
 
-from contracts.receipts import Accepted, Receipt
+from contracts.receipts import Accepted, Receipt, Rejected
 from contracts.subjects import Subjects
 from ledger.runtime.auth import ADMIN, inbox_prefix
 from tests.compose.conftest import SOURCES
@@ -53,6 +53,17 @@ def application(project_id: str, key: str | None = None, occurred_at: str = b.T)
 async def submit(nc: NATS, body: bytes, *, source: str = "window", wait: float = 10.0) -> Receipt:
     reply = await nc.request(SUBJECTS.submit(source), body, timeout=wait)
     return receipt_decoder.decode(reply.data)
+
+
+async def submit_until_answered(nc: NATS, body: bytes, within: float = 60.0) -> Receipt:
+    """As a careful publisher does: retry with the same key while intake says it is temporarily unavailable."""
+    async def answered() -> Receipt | None:
+        try:
+            receipt = await submit(nc, body, wait=3.0)
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError):
+            return None
+        return None if isinstance(receipt, Rejected) and receipt.code == "unavailable" else receipt
+    return await eventually(answered, within=within, what="an answer other than 'unavailable'", poll=0.2)
 
 
 async def last_seq(admin: NATS) -> int:

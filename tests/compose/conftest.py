@@ -10,13 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from ledger.runtime.ports import free_port
 from tests.compose.compose_file import load
+from tests.compose.receiver import Hook
 from tests.compose.topology import Topology
 
 SOURCES = {"window": "window-compose-secret", "landsys": "landsys-compose-secret"}
 
 
-def make_secrets(folder: Path) -> None:
+def make_secrets(folder: Path, hook: Hook | None = None) -> None:
     """What docs/operations.md tells the operator to do: write sources.toml, run `ledger provision auth`."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "sources.toml").write_text(
@@ -25,13 +27,25 @@ def make_secrets(folder: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "ledger.cli", "provision", "auth", str(folder)], env=env,
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+    if hook is not None:  # the operator's alert routes: every alert to the test's webhook receiver
+        routes, secrets = hook.config()
+        (folder / "notify.toml").write_text(routes)
+        (folder / "notify-secrets.toml").write_text(secrets)
 
 
 @pytest.fixture(scope="session")
-async def topology(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Topology]:
+async def hook() -> AsyncIterator[Hook]:
+    receiver = Hook(free_port())
+    await receiver.start()
+    yield receiver
+    await receiver.stop()
+
+
+@pytest.fixture(scope="session")
+async def topology(tmp_path_factory: pytest.TempPathFactory, hook: Hook) -> AsyncIterator[Topology]:
     work = tmp_path_factory.mktemp("compose")
     topo = Topology(load(), work)
-    make_secrets(topo.secrets_dir)
+    make_secrets(topo.secrets_dir, hook)
     try:
         await topo.start()
         yield topo

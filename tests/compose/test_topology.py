@@ -46,7 +46,7 @@ async def test_submission_flows_through_intake_stages_projections_and_replays_to
     source, admin = await c.as_source(topology), await c.as_admin(topology)
     db = await asyncpg.connect(c.database_url(topology))
     try:
-        receipt = await c.submit(source, c.application(pid))
+        receipt = await c.submit_until_answered(source, c.application(pid))
         assert isinstance(receipt, Accepted), receipt
 
         async def stage_open() -> str | None:  # StageOpened is appended by the stages service alone
@@ -57,7 +57,7 @@ async def test_submission_flows_through_intake_stages_projections_and_replays_to
         stage = await eventually(stage_open, within=30, what="stages opened a stage, visible in Postgres")
         assert await db.fetchval("SELECT name FROM ledger.projects WHERE id = $1", pid)
 
-        passed = await c.submit(source, b.raw(b.pass_stage(pid, stage)))  # intake → stages → log
+        passed = await c.submit_until_answered(source, b.raw(b.pass_stage(pid, stage)))  # intake → stages → log
         assert isinstance(passed, Accepted), passed
         assert passed.project_version > receipt.project_version
 
