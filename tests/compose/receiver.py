@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import Any
 
@@ -15,6 +16,7 @@ class Hook:
         self.port = port
         self.keys: Counter[str] = Counter()  # alert key → deliveries
         self.idempotency: Counter[str] = Counter()  # Idempotency-Key header → deliveries
+        self.first_seen: dict[str, float] = {}  # project id → perf_counter of its first alert (bench/e2e)
         self.runner: web.AppRunner | None = None
 
     @property
@@ -23,7 +25,10 @@ class Hook:
 
     async def receive(self, request: web.Request) -> web.Response:
         body: dict[str, Any] = await request.json()
+        now = time.perf_counter()
         self.keys.update(str(a["alert_key"]) for a in body.get("alerts", []))
+        for alert in body.get("alerts", []):
+            self.first_seen.setdefault(str(alert["project_id"]), now)
         self.idempotency[request.headers.get("Idempotency-Key", "")] += 1
         return web.json_response({"ok": True})
 
