@@ -214,4 +214,16 @@ def index_ddl(schema: str) -> list[str]:
         f"CREATE INDEX IF NOT EXISTS alerts_project ON {s}.alerts (project_id, seq)",
         f"CREATE INDEX IF NOT EXISTS archive_project ON {s}.archive (project_id, seq)",
         f"CREATE INDEX IF NOT EXISTS archive_recorded ON {s}.archive (recorded_at)",
+        # read API (services/api): keyset pages in each sort order, substring search, open deadlines by date
+        f"CREATE INDEX IF NOT EXISTS projects_name_sort ON {s}.projects (name, id)",
+        f"CREATE INDEX IF NOT EXISTS projects_due_sort ON {s}.projects "
+        f"((COALESCE(next_due_on, DATE '9999-12-31')), id)",
+        f"CREATE INDEX IF NOT EXISTS projects_received_sort ON {s}.projects "
+        f"((COALESCE(received_on, DATE '9999-12-31')), id)",
+        "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+        f"CREATE INDEX IF NOT EXISTS projects_search ON {s}.projects USING gin "
+        f"(lower(name) gin_trgm_ops, lower(enterprise) gin_trgm_ops)",
+        f"CREATE INDEX IF NOT EXISTS stages_documents_due ON {s}.project_stages (documents_due_on) "
+        f"WHERE status = 'open' AND cardinality(missing_documents) > 0",
+        f"CREATE INDEX IF NOT EXISTS blockers_open_due ON {s}.project_blockers (due_on) WHERE status = 'open'",
     ]
