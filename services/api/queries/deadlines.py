@@ -1,7 +1,9 @@
 """Open deadlines: running stages, documents accepted as missing, government blockers' goal dates.
 
 A suspended stage has no running deadline (its clock is stopped), so it is not listed.
-Pages are ordered by due date (most urgent first) with a keyset cursor on (due_on, key).
+Pages are ordered by due date (most urgent first) with a keyset cursor on (due_on, key). Each kind
+is read in due-date order from its own index with its own LIMIT, then the three are merged: a page
+costs the same on 100 000 projects as on 100.
 """
 
 from __future__ import annotations
@@ -17,49 +19,50 @@ from services.api.builds import TODAY, Build
 from services.api.errors import bad_parameter
 from services.api.paging import decode_cursor, encode_cursor
 
-
-def union(build: Build) -> str:
-    return f"""(
-      SELECT t.project_id, 'stage' AS kind, t.stage AS ref, t.department, t.due_on
-        FROM {build.project_stages} t WHERE t.status = 'open' AND NOT t.suspended AND t.due_on IS NOT NULL
-      UNION ALL
-      SELECT t.project_id, 'documents', t.stage, t.department, t.documents_due_on
-        FROM {build.project_stages} t WHERE t.status = 'open' AND cardinality(t.missing_documents) > 0
-         AND t.documents_due_on IS NOT NULL
-      UNION ALL
-      SELECT b.project_id, 'blocker', b.blocker_id, b.department, b.due_on
-        FROM {build.project_blockers} b WHERE b.status = 'open' AND b.due_on IS NOT NULL)"""
+# kind → (relation attribute, alias, ref column, due column, condition of an open deadline)
+BRANCHES = {
+    "stage": ("project_stages", "t", "t.stage", "t.due_on",
+              "t.status = 'open' AND NOT t.suspended AND t.due_on IS NOT NULL"),
+    "documents": ("project_stages", "t", "t.stage", "t.documents_due_on",
+                  "t.status = 'open' AND cardinality(t.missing_documents) > 0 AND t.documents_due_on IS NOT NULL"),
+    "blocker": ("project_blockers", "b", "b.blocker_id", "b.due_on", "b.status = 'open' AND b.due_on IS NOT NULL"),
+}
 
 
-def _select(build: Build, conditions: list[str]) -> str:
-    return (f"SELECT d.project_id, p.name AS project_name, d.kind, d.ref, d.department, d.due_on, "
-            f"d.due_on < {TODAY} AS overdue, GREATEST(0, {TODAY} - d.due_on) AS days_overdue, "
-            f"d.project_id || '/' || d.kind || '/' || d.ref AS key "
-            f"FROM {union(build)} d JOIN {build.projects} p ON p.id = d.project_id AND NOT p.withdrawn"
-            + (" WHERE " + " AND ".join(conditions) if conditions else ""))
+def branch(build: Build, kind: str, conditions: list[str], limit: int) -> str:
+    relation, a, ref, due, open_ = BRANCHES[kind]
+    key = f"{a}.project_id || '/{kind}/' || {ref}"
+    where = " AND ".join([open_, *(c.format(due=due, key=key, a=a) for c in conditions)])
+    return (f"(SELECT {a}.project_id, p.name AS project_name, '{kind}' AS kind, {ref} AS ref, {a}.department, "
+            f"{due} AS due_on, {due} < {TODAY} AS overdue, GREATEST(0, {TODAY} - {due}) AS days_overdue, {key} AS key "
+            f"FROM {getattr(build, relation)} {a} JOIN {build.projects} p ON p.id = {a}.project_id AND NOT p.withdrawn "
+            f"WHERE {where} ORDER BY {due}, {key} LIMIT {limit})")
+
+
+def select(build: Build, kinds: list[str], conditions: list[str], limit: int) -> str:
+    union = " UNION ALL ".join(branch(build, k, conditions, limit) for k in kinds)
+    return f"SELECT * FROM ({union}) d ORDER BY d.due_on, d.key LIMIT {limit}"
 
 
 async def list_deadlines(conn: asyncpg.Connection, build: Build, *, overdue: bool | None, kind: str | None,
                          department: str | None, limit: int, cursor: str | None) -> models.DeadlinePage:
     args: list[Any] = []
-    conditions: list[str] = []
+    conditions: list[str] = []  # templates over {due}, {key}, {a}: applied in every branch
     if overdue is not None:
-        conditions.append(f"(d.due_on < {TODAY}) = ${len(args) + 1}")
-        args.append(overdue)
-    for column, value in (("kind", kind), ("department", department)):
-        if value is not None:
-            args.append(value)
-            conditions.append(f"d.{column} = ${len(args)}")
+        conditions.append(f"{{due}} {'<' if overdue else '>='} {TODAY}")
+    if department is not None:
+        args.append(department)
+        conditions.append(f"{{a}}.department = ${len(args)}")
     if cursor is not None:
         c = decode_cursor(cursor, "due_on")
         try:
             args += [dt.date.fromisoformat(str(c.value)), c.id]
         except ValueError:
             raise bad_parameter("cursor", "not a cursor this API returned") from None
-        conditions.append(f"(d.due_on, d.project_id || '/' || d.kind || '/' || d.ref) > (${len(args) - 1}, "
-                          f"${len(args)})")
-    sql = _select(build, conditions) + f" ORDER BY d.due_on, key LIMIT {int(limit) + 1}"
-    rows = await conn.fetch(sql, *args)
+        v, k = f"${len(args) - 1}", f"${len(args)}"
+        conditions.append(f"{{due}} >= {v} AND ({{due}}, {{key}}) > ({v}, {k})")  # the first part uses the index
+    kinds = [kind] if kind is not None else list(BRANCHES)
+    rows = await conn.fetch(select(build, kinds, conditions, int(limit) + 1), *args)
     more = len(rows) > limit
     rows = rows[:limit]
     items = [msgspec.convert(dict(r), models.Deadline) for r in rows]
@@ -68,5 +71,5 @@ async def list_deadlines(conn: asyncpg.Connection, build: Build, *, overdue: boo
 
 
 async def project_deadlines(conn: asyncpg.Connection, build: Build, project_id: str) -> list[models.Deadline]:
-    rows = await conn.fetch(_select(build, ["d.project_id = $1"]) + " ORDER BY d.due_on, key", project_id)
+    rows = await conn.fetch(select(build, list(BRANCHES), ["{a}.project_id = $1"], 1000), project_id)
     return [msgspec.convert(dict(r), models.Deadline) for r in rows]

@@ -14,12 +14,12 @@ from services.api.errors import bad_parameter
 from services.api.paging import decode_cursor, encode_cursor, parse_sort
 from services.api.queries.deadlines import project_deadlines
 
-# sort name → key expression; nullable dates sort last ascending (a sentinel, so the key is never NULL)
+# sort name → key expression; nullable dates sort last ascending (a sentinel, so the key is never NULL).
+# Each key has an index (key, id) in the build (ledger.projection.schema.index_ddl), so a page is an index
+# range scan whatever its depth.
 SORTS = {
     "id": "p.id",
     "name": "p.name",
-    "district": "p.district",
-    "category": "p.category",
     "received_on": "COALESCE(p.received_on, DATE '9999-12-31')",
     "next_due_on": "COALESCE(p.next_due_on, DATE '9999-12-31')",
 }
@@ -68,9 +68,10 @@ def where(f: ProjectFilter, build: Build, args: list[Any]) -> list[str]:
         out.append("p.open_gov_blockers > 0")
     elif f.blocker_side == "enterprise":
         out.append("p.open_ent_blockers > 0")
-    if f.q:
-        needle = arg(f.q.lower())
-        out.append(f"(strpos(lower(p.name), {needle}) > 0 OR strpos(lower(p.enterprise), {needle}) > 0)")
+    if f.q:  # a substring, matched by the trigram index on lower(name) and lower(enterprise)
+        pattern = "%" + f.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        needle = arg(pattern)
+        out.append(f"(lower(p.name) LIKE {needle} OR lower(p.enterprise) LIKE {needle})")
     return out
 
 
