@@ -3,10 +3,15 @@
 Used by the live service (follow mode), by `ledger replay` (rebuild into a fresh schema) and by
 as-of builds (with an event filter). Exactly-once: the applied sequence is read back from the
 schema at start, records at or below it are skipped, and a jump past it is refused as a gap.
+
+Pipelined: batch N+1 is folded (Python, one core) while batch N commits (Postgres, the other
+core). At most one write is in flight, so commits stay in order; each batch's rows are a snapshot
+taken right after its fold; the connection is drained before any read of the schema.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import asyncpg
@@ -18,7 +23,7 @@ from ledger.projection.fold import Batch, EventFilter, fold_commit
 from ledger.projection.merkle import Frontier
 from ledger.projection.schema import q
 from ledger.projection.state import Project, project_from_rows
-from ledger.projection.writer import Checkpoint, Writer
+from ledger.projection.writer import Checkpoint, Rows, Writer, rows_of
 
 CheckpointHook = Callable[[int, Frontier], Checkpoint | None]
 Progress = Callable[[int, int], None]
@@ -49,14 +54,17 @@ class Projector:
         self.checkpoint = checkpoint
         self.cut_every = cut_every  # end a batch at every multiple: checkpoints land on round sequences
         self.cache: dict[str, Project] = {}
-        self.applied = 0
+        self.applied = 0  # committed
+        self.folded = 0  # folded into memory (committed, or in the write in flight)
         self.events = 0
         self.frontier = Frontier()
+        self._inflight: asyncio.Task[None] | None = None
 
     async def load_position(self) -> int:
         row = await self.conn.fetchrow(
             f"SELECT applied_seq, events, merkle_size, merkle_peaks FROM {q(self.schema)}.progress")
         self.applied, self.events = int(row["applied_seq"]), int(row["events"])
+        self.folded = self.applied
         self.frontier = Frontier(int(row["merkle_size"]), row["merkle_peaks"])
         self.fresh = self.fresh and self.applied == 0
         return self.applied
@@ -75,8 +83,12 @@ class Projector:
                     await self._apply(part)
                 if progress is not None:
                     progress(self.applied, self.events)
+            await self._drain()
         finally:
             await reader.close()
+            if self._inflight is not None and not self._inflight.done():
+                self._inflight.cancel()  # the transaction rolls back: nothing half-written
+                await asyncio.gather(self._inflight, return_exceptions=True)
         return self.applied
 
     def _cut(self, records: list[Recorded]) -> list[list[Recorded]]:
@@ -90,27 +102,45 @@ class Projector:
         return [p for p in parts if p]
 
     async def _apply(self, records: list[Recorded]) -> None:
-        fresh_records = [r for r in records if r.seq > self.applied]  # redelivered: already applied
+        fresh_records = [r for r in records if r.seq > self.folded]  # redelivered: already applied
         if not fresh_records:
             return
-        await self._load_missing({r.commit.key for r in fresh_records if r.commit.kind == "project"})
-        batch = Batch(prev_seq=self.applied)
-        expected = self.applied + 1
+        keys = {r.commit.key for r in fresh_records if r.commit.kind == "project"}
+        if not self.fresh and any(k not in self.cache for k in keys):
+            await self._drain()  # the schema is read on this connection: let the write in flight finish
+        await self._load_missing(keys)
+        batch = Batch(prev_seq=self.folded)
+        expected = self.folded + 1
         frontier = self.frontier.copy()
-        for rec in fresh_records:
+        for n, rec in enumerate(fresh_records, 1):
             if rec.seq != expected:
                 raise GapError(f"{self.schema}: expected sequence {expected}, the log delivered {rec.seq}")
             expected += 1
             project = self.cache[rec.commit.key] if rec.commit.kind == "project" else None
             fold_commit(rec, batch, project, self.keep)
             frontier.append(rec.hash)
+            if n % 512 == 0:
+                await asyncio.sleep(0)  # let the write in flight send its next statement
         checkpoint = self.checkpoint(batch.last_seq, frontier) if self.checkpoint is not None else None
-        await self.writer.write(batch, frontier, checkpoint)
-        self.applied, self.frontier = batch.last_seq, frontier
-        self.events += batch.events
+        rows = rows_of(batch)
+        await self._drain()
+        self.folded, self.frontier = batch.last_seq, frontier
+        self._inflight = asyncio.create_task(self._commit(batch, rows, frontier, checkpoint))
         if len(self.cache) > self.cache_limit:
+            await self._drain()
             self.cache.clear()
             self.fresh = False  # from now on a miss may be a project already in the schema
+
+    async def _commit(self, batch: Batch, rows: Rows, frontier: Frontier, checkpoint: Checkpoint | None) -> None:
+        await self.writer.write(batch, rows, frontier, checkpoint)
+        self.applied = batch.last_seq
+        self.events += batch.events
+
+    async def _drain(self) -> None:
+        """Wait for the write in flight; its failure surfaces here (and stops the run)."""
+        if self._inflight is not None:
+            task, self._inflight = self._inflight, None
+            await task
 
     async def _load_missing(self, keys: set[str]) -> None:
         missing = [k for k in keys if k not in self.cache]

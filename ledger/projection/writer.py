@@ -42,6 +42,23 @@ class Checkpoint(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _UPSERTED = ("projects", "project_stages", "project_blockers")
+Rows = dict[str, list[tuple[object, ...]]]
+
+
+def rows_of(batch: Batch) -> Rows:
+    """The ledger rows of the projects a batch touched, as they stand now.
+
+    Taken synchronously right after the batch is folded: the next batch may fold into the same
+    Project objects while this one is still being written.
+    """
+    projects = list(batch.projects.values())
+    for p in projects:
+        p.refresh()
+    return {
+        "projects": [project_row(p) for p in projects],
+        "project_stages": [stage_row(batch.projects[pid].stages[code]) for pid, code in batch.stages],
+        "project_blockers": [blocker_row(batch.projects[pid].blockers[b]) for pid, b in batch.blockers],
+    }
 
 
 class Writer:
@@ -85,7 +102,8 @@ class Writer:
                                         f"(LIKE {q(self.schema)}.{table}) ON COMMIT DELETE ROWS")
             self._staged = True
 
-    async def write(self, batch: Batch, frontier: Frontier, checkpoint: Checkpoint | None = None) -> None:
+    async def write(self, batch: Batch, rows: Rows, frontier: Frontier, checkpoint: Checkpoint | None = None) -> None:
+        """Commit one batch; `rows` is the snapshot rows_of(batch) took right after the fold."""
         await self._stage_tables()
         conn = self.conn
         async with conn.transaction():
@@ -99,14 +117,6 @@ class Writer:
                 raise Fenced(f"{self.schema}: applied sequence is no longer {batch.prev_seq}; another writer ran")
             if batch.archive:
                 await conn.copy_records_to_table("archive", schema_name=self.schema, records=batch.archive)
-            projects = list(batch.projects.values())
-            for p in projects:
-                p.refresh()
-            rows = {
-                "projects": [project_row(p) for p in projects],
-                "project_stages": [stage_row(batch.projects[pid].stages[code]) for pid, code in batch.stages],
-                "project_blockers": [blocker_row(batch.projects[pid].blockers[b]) for pid, b in batch.blockers],
-            }
             for table in _UPSERTED:
                 if rows[table]:
                     await conn.copy_records_to_table(f"stg_{table}", records=rows[table])
