@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import time
 
 import asyncpg
@@ -20,6 +21,9 @@ from contracts.receipts import Accepted
 from ledger.coalesce import Coalescer
 from ledger.eventlog import EventLog
 from services.intake.idempotency import receipt_of
+
+RETRY_MIN_S, RETRY_MAX_S = 0.5, 10.0
+log = logging.getLogger("intake.index")
 
 STALE_AFTER = 60.0
 """Half the event log's duplicate window (120 s): the bound idempotency.py relies on."""
@@ -116,7 +120,22 @@ class Indexer:
         return time.monotonic() - self.fresh_at < STALE_AFTER
 
     async def follow(self) -> None:
-        """Apply the log to the index forever (cancel to stop)."""
+        """Apply the log to the index forever (cancel to stop); a failure (Postgres restarting, a
+        NATS leader election) is logged and the follower resumes from the stored sequence."""
+        delay = RETRY_MIN_S
+        while True:
+            try:
+                await self._follow_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # keep following: a dead follower would make intake refuse all work
+                log.warning("key index follower failed (%s); resuming in %.1fs", err, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_S)
+            else:
+                delay = RETRY_MIN_S
+
+    async def _follow_once(self) -> None:
         self.applied = await self.index.applied_seq()
         queue: asyncio.Queue[Recorded] = asyncio.Queue(maxsize=10 * self.batch)
 
@@ -127,21 +146,35 @@ class Indexer:
         reader = asyncio.create_task(read())
         try:
             while True:
-                batch = [await queue.get()]
+                if reader.done():
+                    reader.result()  # the read failed: raise it here
+                getter = asyncio.ensure_future(queue.get())
+                await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+                if not getter.done():
+                    getter.cancel()
+                    continue
+                batch = [getter.result()]
                 while len(batch) < self.batch and not queue.empty():
                     batch.append(queue.get_nowait())
                 await self.index.apply(batch)
                 await self._advance(batch[-1].seq)
         finally:
             reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
 
     async def sample(self, interval: float = 0.5) -> None:
         """Record (time, log's last sequence) pairs: once applied, that time is a freshness point."""
         while True:
             started = time.monotonic()
-            last = await self.log.last_seq()
-            self._samples.append((started, last))
-            await self._advance(self.applied)
+            try:
+                last = await self.log.last_seq()
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # no sample this round: freshness simply does not advance
+                log.warning("could not read the log's last sequence: %s", err)
+            else:
+                self._samples.append((started, last))
+                await self._advance(self.applied)
             await asyncio.sleep(interval)
 
     async def _advance(self, applied: int) -> None:

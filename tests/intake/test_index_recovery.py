@@ -1,0 +1,72 @@
+"""The key-index follower outlives failures of Postgres and of the log: intake never goes stale for good."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+
+import asyncpg
+
+from contracts.envelope import Recorded
+from ledger.eventlog import EventLog
+from services.intake.index import Indexer, KeyIndex
+from tests.factories import commit_after, received
+from tests.waiting import eventually
+
+
+class FlakyIndex(KeyIndex):
+    """The real index, whose writes fail `failures` times first (as during a Postgres restart)."""
+
+    def __init__(self, pool: asyncpg.Pool, schema: str, failures: int) -> None:
+        super().__init__(pool, schema)
+        self.failures = failures
+
+    async def apply(self, records: list[Recorded]) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("the database system is shutting down")
+        await super().apply(records)
+
+
+class FlakyLog(EventLog):
+    """The real log, whose last_seq fails a few times (as during a leader election)."""
+
+    failures = 3
+
+    async def last_seq(self) -> int:
+        if self.failures:
+            self.failures -= 1
+            raise TimeoutError("no JetStream leader")
+        return await super().last_seq()
+
+
+async def test_the_follower_resumes_after_failed_writes_and_the_index_becomes_fresh(
+    log: EventLog, database_url: str
+) -> None:
+    schema = "idx_" + uuid.uuid4().hex[:10]
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    index = FlakyIndex(pool, schema, failures=2)
+    await index.setup()
+    flaky_log = FlakyLog(log.nc, log.subjects)
+    for n in range(3):
+        loaded = await log.load_project(f"R-{n}")
+        await log.append(commit_after(loaded, f"R-{n}", [received(f"R-{n}")]), expected_version=0)
+    indexer = Indexer(flaky_log, index)
+    tasks = [asyncio.create_task(indexer.follow()), asyncio.create_task(indexer.sample(interval=0.05))]
+    try:
+        await eventually(lambda: _ready(indexer, 3), within=30, what="index caught up after failures")
+        assert index.failures == 0 and flaky_log.failures == 0
+        assert await index.applied_seq() == 3
+    finally:
+        for task in tasks:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*tasks)
+        async with pool.acquire() as conn:
+            await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await pool.close()
+
+
+async def _ready(indexer: Indexer, seq: int) -> bool:
+    return indexer.applied >= seq and indexer.fresh()
