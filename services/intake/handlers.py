@@ -6,6 +6,10 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import asyncpg
+import nats.errors
+import nats.js.errors
+
 from contracts.commands import Submission, WorkflowRequest
 from contracts.receipts import Accepted, Rejected
 from ledger.clock import Clock
@@ -16,6 +20,13 @@ from services.intake.ports import Freshness, Keys, ReceiptLog, RejectedLog, Stag
 from services.intake.validate import MAX_BYTES, parse
 
 log = logging.getLogger("intake")
+
+# Failures that pass by themselves: the publisher should retry, not report a bug.
+TRANSIENT_FAILURES: tuple[type[BaseException], ...] = (
+    nats.errors.TimeoutError, nats.errors.NoRespondersError, nats.errors.ConnectionClosedError,
+    nats.js.errors.ServiceUnavailableError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
+    ConnectionError, TimeoutError,
+)
 Receipt = Accepted | Rejected
 
 
@@ -36,6 +47,10 @@ async def process(raw: bytes, source: str, ports: Ports) -> Receipt:
     """Validate, de-duplicate, then append (intake commands) or forward (workflow commands)."""
     try:
         return await _process(raw, source, ports)
+    except TRANSIENT_FAILURES as err:  # e.g. a stream leader election, Postgres restarting
+        log.warning("submission from %s: transient failure %r", source, err)
+        return Rejected(code="unavailable", message="the ledger is briefly unavailable (failover or restart in "
+                        "progress); nothing was written; retry with the same idempotency_key")
     except Exception:
         log.exception("submission from %s failed unexpectedly", source)
         return Rejected(code="internal_error", message="an unexpected failure; nothing was written; retry with the "

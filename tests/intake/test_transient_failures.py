@@ -1,0 +1,57 @@
+"""A failover while a submission is decided is answered 'unavailable' (retry), never 'internal_error'."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, cast
+
+import nats.errors
+import nats.js.errors
+import pytest
+
+from contracts.receipts import Rejected
+from ledger.clock import FixedClock
+from ledger.eventlog import EventLog, Loaded
+from services.intake.handlers import Ports, process
+from services.intake.index import IndexEntry
+from tests.intake import builders as b
+
+
+class FailingLog:
+    """A fake event log port whose loads fail the way a leader election or a lost server does."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    async def load_project(self, project_id: str) -> Loaded:
+        raise self.error
+
+
+class NoKeys:
+    async def lookup(self, source: str, key: str) -> IndexEntry | None:
+        return None
+
+
+class Fresh:
+    def fresh(self) -> bool:
+        return True
+
+
+def ports(error: BaseException) -> Ports:
+    return Ports(log=cast(EventLog, FailingLog(error)), keys=NoKeys(), freshness=Fresh(), stages=cast(Any, None),
+                 clock=FixedClock(dt.datetime(2026, 3, 2, 2, tzinfo=dt.UTC)), allowed={"window": ()})
+
+
+@pytest.mark.parametrize("error", [
+    nats.errors.TimeoutError(), nats.js.errors.ServiceUnavailableError(), nats.errors.NoRespondersError(),
+    ConnectionResetError("reset by peer"),
+])
+async def test_a_transient_failure_is_answered_unavailable_with_nothing_written(error: BaseException) -> None:
+    receipt = await process(b.raw(b.submit_app("P-failover")), "window", ports(error))
+    assert isinstance(receipt, Rejected) and receipt.code == "unavailable"
+    assert "retry with the same idempotency_key" in receipt.message
+
+
+async def test_a_bug_is_still_reported_as_internal_error() -> None:
+    receipt = await process(b.raw(b.submit_app("P-bug")), "window", ports(KeyError("oops")))
+    assert isinstance(receipt, Rejected) and receipt.code == "internal_error"
