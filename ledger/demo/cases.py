@@ -17,8 +17,8 @@ from ledger.demo.volume import END
 
 
 def cases(prefix: str) -> list[Script]:
-    def script(n: int, office: str, day: dt.date) -> Script:
-        return Script(project_id=f"{prefix}-K{n:02d}", actor_office=office, day=day, end=END)
+    def script(n: int, office: str, day: dt.date, bureau: str = "广州市规划和自然资源局白云区分局") -> Script:
+        return Script(project_id=f"{prefix}-K{n:02d}", actor_office=office, day=day, end=END, bureau=bureau)
 
     huangbian = script(1, "白云区政务服务中心规划窗口 李敏", dt.date(2026, 1, 12))
     huangbian.submit(name="黄边村城市更新项目", enterprise="广州市白云区鹤龙街黄边经济联合社", district="白云区",
@@ -61,7 +61,7 @@ def cases(prefix: str) -> list[Script]:
     poultry.after(2).supply(["设施农用地备案表"], "rural_permit")
     poultry.after(3).passed("rural_permit", "rural_planning_permit", source="permits", land=8600.0)
 
-    sanquan = script(4, "郑州市惠济区政务服务中心 刘雅静", dt.date(2026, 5, 11))
+    sanquan = script(4, "郑州市惠济区政务服务中心 刘雅静", dt.date(2026, 5, 11), "郑州市自然资源和规划局惠济分局")
     sanquan.submit(name="三全食品综合基地四期项目", enterprise="三全食品股份有限公司", district="惠济区",
                    station="郑州市自然资源和规划局惠济分局", track="continuing", floor_area_m2=98500.0,
                    key_project=key_project("惠济分局局长", "惠济分局规划科", "专人跟踪，一个月内办结"))
@@ -73,7 +73,7 @@ def cases(prefix: str) -> list[Script]:
     sanquan.after(2).open("planning_condition_verification", source="permits")
     sanquan.after(4).passed("planning_condition_verification", "planning_verification_opinion", source="permits")
 
-    tianli = script(5, "资阳市城乡规划管理局 规划引导员", dt.date(2026, 4, 10))
+    tianli = script(5, "资阳市城乡规划管理局 规划引导员", dt.date(2026, 4, 10), "资阳市城乡规划管理局")
     tianli.submit(name="天立旗舰（国际）学校", enterprise="四川天立教育投资有限公司", district="雁江区",
                   station="资阳市城乡规划管理局", track="new", project_kind="education", initiated=True,
                   key_project=key_project("资阳市副市长", "资阳市城乡规划管理局规划科", "提前介入，要件齐备即办"))

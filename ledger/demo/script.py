@@ -16,6 +16,8 @@ from ledger.clock import BUREAU_TZ
 from ledger.workdays import WorkingCalendar
 
 CALENDAR = WorkingCalendar.default()
+# who acts for each publishing system: the window's clerk is the script's office; the others are systems
+SYSTEMS = {"landsys": "用地审批系统", "permits": "规划许可系统", "registry": "不动产登记系统"}
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class Script:
     actor_office: str
     day: dt.date
     end: dt.date
+    bureau: str = "广州市规划和自然资源局白云区分局"
     minute: int = 9 * 60
     steps: list[Step] = field(default_factory=list)
 
@@ -58,7 +61,8 @@ class Script:
         n = len(self.steps) + 1
         sub = cmd.Submission(
             idempotency_key=f"{self.project_id}-{n:02d}", project_id=self.project_id, occurred_at=self._at(),
-            actor=actor or self.actor_office, command=command, correlation_id=f"{self.project_id}/{n:02d}")
+            actor=actor or (self.actor_office if source == "window" else f"{self.bureau}{SYSTEMS[source]}"),
+            command=command, correlation_id=f"{self.project_id}/{n:02d}")
         self.steps.append(Step(source=source, submission=sub))
         return self
 

@@ -81,9 +81,9 @@
         <section class="card"><h2>${t("overdue_items")}</h2><table data-table="overdue"><tr><th>${t("project")}</th>
           <th>${t("deadline_of")}</th><th>${t("due_on")}</th><th class="num">${t("days_overdue")}</th></tr>${
           overdue.items.map((d) => `<tr><td><a href="#/project/${encodeURIComponent(d.project_id)}">${esc(d.project_name)}</a></td>
-           <td>${esc(d.kind === "blocker" ? t("blockers").split("（")[0].split(" ")[0] + " · " + d.department : pick("stages", d.ref))}</td><td>${d.due_on}</td>
+           <td>${esc(d.kind === "blocker" ? t("blocker") + " · " + d.department : pick("stages", d.ref))}</td><td>${d.due_on}</td>
            <td class="num">${d.days_overdue}</td></tr>`).join("")}</table></section>
-        <section class="card"><h2>${t("permits")}</h2><table data-table="permits"><tr><th>${t("kind")}</th>
+        <section class="card wide"><h2>${t("permits")}</h2><table data-table="permits"><tr><th>${t("kind")}</th>
           <th class="num">${t("issued")}</th><th class="num">${t("land_area")}</th><th class="num">${t("floor_area")}</th></tr>${
           permits.by_kind.map((k) => `<tr data-kind="${k.kind}"><td>${esc(pick("kinds", k.kind))}</td>
            <td class="num" data-col="issued">${k.issued}</td><td class="num">${num(k.land_area_m2, 2)}</td>

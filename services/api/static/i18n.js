@@ -20,7 +20,7 @@ window.I18N = {
     goal: "目标", resolution: "处理结果", raised_on: "提出", key_project: "重点项目", leader: "责任领导",
     section: "责任科室", received_on: "受理日期", land: "用地", floor: "建筑面积", not_found: "未找到该项目",
     deadline_of: "期限", st_open: "在办", st_passed: "已办结", st_returned: "退回", st_resolved: "已解决",
-    suspended: "已暂停计时", show: "查看", government: "政府原因", enterprise_side: "企业原因", overdue: "逾期",
+    suspended: "已暂停计时", show: "查看", blocker: "堵点", government: "政府原因", enterprise_side: "企业原因", overdue: "逾期",
   },
   en: {
     title: "Project ledger", nav_overview: "Overview", nav_projects: "Projects", nav_ranking: "Ranking",
@@ -43,7 +43,7 @@ window.I18N = {
     deadlines: "Open deadlines", history: "History", goal: "Goal", resolution: "Resolution", raised_on: "Raised",
     key_project: "Key project", leader: "Leader", section: "Section", received_on: "Received", land: "Land",
     floor: "Floor area", not_found: "No such project", deadline_of: "Deadline", st_open: "open",
-    st_passed: "passed", st_returned: "returned", st_resolved: "resolved", suspended: "clock suspended", show: "Show",
+    st_passed: "passed", st_returned: "returned", st_resolved: "resolved", suspended: "clock suspended", show: "Show", blocker: "Blocker",
     government: "Government", enterprise_side: "Enterprise", overdue: "overdue",
   },
   categories: {
