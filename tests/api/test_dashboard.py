@@ -121,3 +121,15 @@ async def test_projects_page_and_login(page: Page, demo_system: System) -> None:
     await page.fill("#token", demo_system.viewer)
     await page.click("#login-form button")
     await page.wait_for_selector('#app[data-ready="true"] [data-fig="projects"]')
+
+
+async def test_projects_page_pages_with_the_cursor(page: Page, demo_system: System) -> None:
+    total = (await api(demo_system, "/projects", total="true"))["total"]
+    assert total > 50
+    await load(page, demo_system, "#/projects")
+    rows = page.locator('[data-table="projects"] tr[data-project]')
+    assert await rows.count() == 50
+    await page.click("#more")
+    rows_js = 'document.querySelectorAll(\'[data-table="projects"] tr[data-project]\').length'
+    await page.wait_for_function(f"{rows_js} == {total}")
+    assert await page.locator("#more").is_hidden()

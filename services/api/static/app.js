@@ -96,6 +96,10 @@
   async function projects() {
     const f = Object.fromEntries(new URLSearchParams(location.hash.split("?")[1] || ""));
     const page = await api("/projects", {...f, limit: 50, total: "true"});
+    const rowOf = (p) => `<tr data-project="${esc(p.id)}"><td><a href="#/project/${encodeURIComponent(p.id)}">${esc(p.name)}</a>
+         ${p.key_project ? badge("open", t("key_project")) : ""}</td><td>${esc(p.enterprise)}</td>
+         <td>${esc(pick("categories", p.category))}</td><td>${p.next_due_on || "—"}</td>
+         <td>${p.overdue ? badge("overdue", t("overdue")) : ""}</td></tr>`;
     const cats = Object.keys(L.categories).map((c) =>
       `<option value="${c}"${f.category === c ? " selected" : ""}>${esc(pick("categories", c))}</option>`).join("");
     app.innerHTML = `<h1>${t("nav_projects")} <span class="muted" data-fig="total">${page.total}</span></h1>
@@ -103,13 +107,17 @@
         <select name="category"><option value="">${t("all")}</option>${cats}</select>
         <label><input type="checkbox" name="overdue" value="true"${f.overdue ? " checked" : ""}> ${t("overdue_only")}</label>
         <label><input type="checkbox" name="key_project" value="true"${f.key_project ? " checked" : ""}> ${t("key_only")}</label>
-        <button>${t("search")}</button></form>
+        <button>${t("show")}</button></form>
       <div class="card"><table data-table="projects"><tr><th>${t("name")}</th><th>${t("enterprise")}</th>
-        <th>${t("category")}</th><th>${t("next_due")}</th><th></th></tr>${page.items.map((p) =>
-        `<tr data-project="${esc(p.id)}"><td><a href="#/project/${encodeURIComponent(p.id)}">${esc(p.name)}</a>
-         ${p.key_project ? badge("open", t("key_project")) : ""}</td><td>${esc(p.enterprise)}</td>
-         <td>${esc(pick("categories", p.category))}</td><td>${p.next_due_on || "—"}</td>
-         <td>${p.overdue ? badge("overdue", t("overdue")) : ""}</td></tr>`).join("")}</table></div>`;
+        <th>${t("category")}</th><th>${t("next_due")}</th><th></th></tr>${page.items.map(rowOf).join("")}</table>
+        <button id="more" type="button"${page.next_cursor ? "" : " hidden"}>${t("more")}</button></div>`;
+    let cursor = page.next_cursor;
+    document.getElementById("more").addEventListener("click", async (e) => {
+      const next = await api("/projects", {...f, limit: 50, cursor});
+      document.querySelector('[data-table="projects"] tbody').insertAdjacentHTML("beforeend", next.items.map(rowOf).join(""));
+      cursor = next.next_cursor;
+      e.target.hidden = !cursor;
+    });
     document.getElementById("filters").addEventListener("submit", (e) => {
       e.preventDefault();
       const q = new URLSearchParams([...new FormData(e.target)].filter(([, v]) => v));
