@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+import asyncpg
 import httpx
+import nats
 import pytest
 
 from ledger.cli.demo import load_demo
 from ledger.demo.scenario import scenario, summary
+from ledger.eventlog import EventLog
+from ledger.projection.build import build
 from tests.api.system import System, caught_up
 
 
@@ -53,3 +58,27 @@ async def test_the_api_shows_the_demo_year(demo_system: System) -> None:
 
 def test_demo_logs_are_kept(demo_system: System) -> None:
     assert Path(demo_system.logs / "intake.log").exists()
+
+
+async def test_lists_read_as_of_a_rebuilt_audit_build(demo_system: System) -> None:
+    """`ledger replay --as-of 2026-04-01` style build: the API reads the ledger as it stood on 1 April."""
+    nc = await nats.connect(demo_system.settings.nats_url or "")
+    conn = await asyncpg.connect(demo_system.settings.database_url)
+    try:
+        at = dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
+        built = await build(conn, EventLog(nc, demo_system.settings.subjects), name="audit_20260401", as_of=at,
+                            by="occurred", switch=False)
+    finally:
+        await conn.close()
+        await nc.close()
+    auth = {"Authorization": f"Bearer {demo_system.viewer}"}
+    async with httpx.AsyncClient(base_url=demo_system.api_url, headers=auth) as http:
+        then = (await http.get("/api/v1/projects", params={"schema": built.schema, "total": "true"})).json()
+        now = (await http.get("/api/v1/projects", params={"total": "true"})).json()
+        assert 0 < then["total"] < now["total"]
+        assert all(p["received_on"] < "2026-04-01" for p in then["items"])
+        for path in ("/api/v1/overview", "/api/v1/deadlines", "/api/v1/permits", "/api/v1/departments/months",
+                     "/api/v1/departments/ranking", "/api/v1/alerts"):
+            assert (await http.get(path, params={"schema": built.schema})).status_code == 200, path
+        builds = {b["name"]: b for b in (await http.get("/api/v1/builds")).json()}
+        assert builds[built.schema]["kind"] == "audit" and builds[built.schema]["as_of"].startswith("2026-04-01")
