@@ -34,6 +34,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     projector_batch: int = 5000  # most commits per projection transaction
     # read API: bearer tokens with roles (TOML); default: <data_dir>/auth/api_tokens.toml
     api_tokens_file: Path | None = None
+    api_host: str = "127.0.0.1"  # the address the read API listens on (0.0.0.0 in a container)
     # notify: alert routes (TOML), alert-level policy (TOML), secrets, dry run, its Postgres schema
     notify_config: Path | None = None  # none = keep the deadline view, send nothing
     notify_policy: Path | None = None  # default: services/notify/policy.toml
@@ -105,6 +106,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         checkpoint_minutes=_int(env, "LEDGER_CHECKPOINT_MINUTES", 5),
         projector_batch=max(1, _int(env, "LEDGER_PROJECTOR_BATCH", 5000)),
         api_tokens_file=Path(env["LEDGER_API_TOKENS_FILE"]) if env.get("LEDGER_API_TOKENS_FILE") else None,
+        api_host=env.get("LEDGER_API_HOST") or "127.0.0.1",
         sources_file=Path(env["LEDGER_SOURCES_FILE"]) if env.get("LEDGER_SOURCES_FILE") else None,
         notify_config=Path(env["LEDGER_NOTIFY_CONFIG"]) if env.get("LEDGER_NOTIFY_CONFIG") else None,
         notify_policy=Path(env["LEDGER_NOTIFY_POLICY"]) if env.get("LEDGER_NOTIFY_POLICY") else None,

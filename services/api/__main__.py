@@ -12,5 +12,5 @@ from services.api.app import create_app
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
-    uvicorn.run(create_app(settings), host="127.0.0.1", port=settings.api_port, log_level="warning",
+    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, log_level="warning",
                 lifespan="on")
