@@ -127,6 +127,8 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
                       stages=StagesClient(nc, subjects, timeout=config.stages_timeout))
         broker = build_broker(config, ports, RejectedStream(nc, subjects), ReceiptStream(nc, subjects))
         await broker.start()
+        # PING/PONG after the SUBs: the server has registered every subscription before we say ready
+        await broker.connection.flush(timeout=10)
         yield Running(ports=ports, indexer=indexer, broker=broker)
     finally:
         if broker is not None:

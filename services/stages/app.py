@@ -76,6 +76,8 @@ async def run(settings: Settings, policy_path: Path | None = None) -> None:
     ports = Ports(log=event_log, calendar=calendar, policy=load_policy(policy_path))
     broker = build_broker(settings, ports)
     await broker.start()
+    # PING/PONG after the SUBs: the server has registered every subscription before we say ready
+    await broker.connection.flush(timeout=10)
     log.info("stages service ready on %s (calendar %s)", settings.subjects.stages_commands, calendar.current.version)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

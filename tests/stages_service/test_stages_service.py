@@ -37,6 +37,7 @@ async def stages(nats_url: str, nc: NATS, subjects: Subjects) -> AsyncIterator[E
     broker = build_broker(Settings(nats_url=nats_url, prefix=subjects.prefix),
                           Ports(log=log, calendar=calendar, policy=load_policy()))
     await broker.start()
+    await broker.connection.flush(timeout=10)
     yield log
     await broker.stop()
 
