@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -10,16 +11,18 @@ import asyncpg
 import nats.errors
 import nats.js.errors
 
-from contracts.commands import Submission, WorkflowRequest
+from contracts.commands import Submission, SubmitApplication, WorkflowRequest
 from contracts.receipts import Accepted, Rejected
+from contracts.types import GENESIS_HASH
 from ledger.clock import Clock
-from ledger.eventlog import ChainMismatch, ConcurrencyConflict, EventLog
+from ledger.eventlog import ChainMismatch, ConcurrencyConflict, EventLog, Loaded
 from services.intake import domain
 from services.intake.idempotency import build_commit, find_in, judge, receipt_of, submission_hash
 from services.intake.ports import Freshness, Keys, ReceiptLog, RejectedLog, Stages, Unavailable
 from services.intake.validate import MAX_BYTES, parse
 
 log = logging.getLogger("intake")
+NEW_PROJECT = Loaded(records=[], version=0, last_hash=GENESIS_HASH, last_number=0)
 
 # Failures that pass by themselves: the publisher should retry, not report a bug.
 TRANSIENT_FAILURES: tuple[type[BaseException], ...] = (
@@ -70,11 +73,21 @@ async def _process(raw: bytes, source: str, ports: Ports) -> Receipt:
     digest = submission_hash(sub)
     if not ports.freshness.fresh():
         return _unavailable(sub, "the idempotency index is behind the event log")
+    if domain.is_intake_command(sub):
+        # The key look-up and the project load are both reads: do them at once. A new application
+        # is appended optimistically at version 0 without loading; if the project exists the
+        # server refuses (expected sequence) and _append loads and decides as usual.
+        if isinstance(sub.command, SubmitApplication):
+            seen, first = await ports.keys.lookup(source, sub.idempotency_key), NEW_PROJECT
+        else:
+            seen, first = await asyncio.gather(ports.keys.lookup(source, sub.idempotency_key),
+                                               ports.log.load_project(sub.project_id))
+        if seen is not None:
+            return judge(seen.submission_hash, seen.receipt, sub, digest)
+        return await _append(sub, source, digest, ports, first)
     seen = await ports.keys.lookup(source, sub.idempotency_key)
     if seen is not None:
         return judge(seen.submission_hash, seen.receipt, sub, digest)
-    if domain.is_intake_command(sub):
-        return await _append(sub, source, digest, ports)
     request = WorkflowRequest(source=source, submission=sub, received_at=ports.clock.now(), submission_hash=digest)
     try:
         return await ports.stages.forward(request)
@@ -82,10 +95,13 @@ async def _process(raw: bytes, source: str, ports: Ports) -> Receipt:
         return _unavailable(sub, str(exc))
 
 
-async def _append(sub: Submission, source: str, digest: str, ports: Ports) -> Receipt:
-    """Load → decide → append with the expected version; bounded retries on conflict."""
-    for _ in range(ports.max_attempts):
-        loaded = await ports.log.load_project(sub.project_id)
+async def _append(sub: Submission, source: str, digest: str, ports: Ports, first: Loaded | None = None) -> Receipt:
+    """Load → decide → append with the expected version; bounded retries on conflict.
+
+    `first` is what the caller already loaded (or assumed: an empty history) for the first try.
+    """
+    for attempt in range(ports.max_attempts):
+        loaded = first if attempt == 0 and first is not None else await ports.log.load_project(sub.project_id)
         earlier = find_in(loaded, source, sub.idempotency_key)
         if earlier is not None:
             return judge(earlier.commit.submission_hash, receipt_of(earlier, duplicate=False), sub, digest)

@@ -26,6 +26,9 @@ class FailingLog:
     async def load_project(self, project_id: str) -> Loaded:
         raise self.error
 
+    async def append(self, commit: object, *, expected_version: int) -> object:
+        raise self.error
+
 
 class NoKeys:
     async def lookup(self, source: str, key: str) -> IndexEntry | None:
