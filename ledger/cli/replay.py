@@ -44,7 +44,7 @@ class _Meter:
 
 async def _run(args: argparse.Namespace) -> int:
     from ledger.projection import catalog
-    from ledger.projection.build import build
+    from ledger.projection.build import build, same_point_certificates
     from ledger.projection.certificate import certificate
     from ledger.projection.session import database, event_log, parse_time
 
@@ -62,8 +62,15 @@ async def _run(args: argparse.Namespace) -> int:
         elapsed = time.monotonic() - meter.start
         print(f"replay: {built.events} events in {elapsed:.1f}s ({built.events / max(elapsed, 1e-6):,.0f} events/s)",
               file=sys.stderr)
-        print(f"new   {built.schema:<24} seq {built.applied_seq:<10} certificate {built.certificate}")
         live = await catalog.live_schema(conn)
+        if live is not None and live != built.schema and at is None:
+            # compare at one sequence: the live ledger keeps following the log meanwhile
+            seq, new_cert, live_cert = await same_point_certificates(conn, log, built.schema, live)
+            print(f"new   {built.schema:<24} seq {seq:<10} certificate {new_cert}")
+            print(f"live  {live:<24} seq {seq:<10} certificate {live_cert}"
+                  + ("" if new_cert == live_cert else "   DIFFERENT: the live ledger does not match the log"))
+            return 0
+        print(f"new   {built.schema:<24} seq {built.applied_seq:<10} certificate {built.certificate}")
         if live is not None and live != built.schema:
             print(f"live  {live:<24} certificate {await certificate(conn, live)}")
         elif built.previous:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Literal
 
@@ -14,6 +15,7 @@ from ledger.projection import catalog
 from ledger.projection.certificate import certificate
 from ledger.projection.fold import EventFilter
 from ledger.projection.projector import Progress, Projector
+from ledger.projection.schema import q
 
 By = Literal["recorded", "occurred"]
 
@@ -73,3 +75,26 @@ async def build(
     await catalog.finish_build(conn, schema, cert)
     return Built(schema=schema, applied_seq=projector.applied, events=projector.events, certificate=cert,
                  previous=previous)
+
+
+async def same_point_certificates(
+    conn: asyncpg.Connection, log: EventLog, new: str, live: str, *, attempts: int = 200
+) -> tuple[int, str, str]:
+    """(sequence, certificate of `new`, certificate of `live`) at one and the same log sequence.
+
+    The live build keeps following the log (notify's alerts, new submissions), so certificates read
+    at different moments would differ although nothing is wrong. Catch the audit build up to the
+    live one (or give the live one time to reach it), then read both in one snapshot.
+    """
+    for _ in range(attempts):
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            live_seq = int(await conn.fetchval(f"SELECT applied_seq FROM {q(live)}.progress"))
+            new_seq = int(await conn.fetchval(f"SELECT applied_seq FROM {q(new)}.progress"))
+            if live_seq == new_seq:
+                return new_seq, await certificate(conn, new), await certificate(conn, live)
+        if new_seq < live_seq:
+            await Projector(conn, log, new).run(until_seq=live_seq)
+            await catalog.finish_build(conn, new, await certificate(conn, new))
+        else:
+            await asyncio.sleep(0.05)  # the live projector is a moment behind the log
+    raise RuntimeError(f"{live} did not reach the sequence of {new} in time: is the projections service running?")

@@ -21,6 +21,7 @@ from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.annotations import NatsMessage
 from faststream.security import SASLPlaintext
+from nats.js.api import ConsumerConfig
 
 from contracts.codec import decode_commit, encode, workflow_decoder
 from contracts.receipts import Rejected
@@ -31,6 +32,7 @@ from services.stages.handlers import Ports, handle_workflow, react_to_commit
 from services.stages.policy import load_policy
 
 log = logging.getLogger("stages")
+REACT_ACK_WAIT_S = 10.0
 
 
 def build_broker(settings: Settings, ports: Ports) -> NatsBroker:
@@ -54,6 +56,9 @@ def build_broker(settings: Settings, ports: Ports) -> NatsBroker:
         f"{subjects.prefix}.project.*",
         stream=JStream(subjects.events_stream, declare=False),
         durable="stages-react",
+        # A reaction held by a replica that died is redelivered after ack_wait; reactions are
+        # idempotent (state check + deterministic commit id), so a short wait is safe.
+        config=ConsumerConfig(ack_wait=REACT_ACK_WAIT_S),
         pull_sub=PullSub(batch_size=32, timeout=1.0),
         ack_policy=AckPolicy.NACK_ON_ERROR,
     )

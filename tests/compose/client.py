@@ -98,7 +98,7 @@ def replay_certificates(topo: Topology) -> tuple[str, str]:
     """`ledger replay --into NAME`: (clean rebuild's certificate, live ledger's certificate)."""
     out = ledger_cli(topo, "replay", "--into", "rebuild_" + uuid.uuid4().hex[:8])
     new = re.search(r"^new\s+\S+\s+seq \d+\s+certificate (\w+)", out, re.M)
-    live = re.search(r"^live\s+\S+\s+certificate (\w+)", out, re.M)
+    live = re.search(r"^live\s+\S+\s+(?:seq \d+\s+)?certificate (\w+)", out, re.M)
     assert new and live, out
     return new[1], live[1]
 

@@ -116,3 +116,22 @@ async def test_the_replay_cli_prints_equal_certificates_when_nothing_changed(
     assert offline.returncode == 0, offline.stdout
     missing = ledger("show", "NOPE")
     assert missing.returncode == 1 and "not in the ledger" in missing.stderr
+
+
+async def test_an_audit_build_and_the_live_ledger_are_compared_at_the_same_sequence_while_the_log_grows(
+    log: EventLog, conn: asyncpg.Connection, ledger_db: str, nats_url: str, tmp_path: Path
+) -> None:
+    from ledger.projection.build import same_point_certificates
+
+    stream = commits(4, 1200)
+    await append_all(log.nc, log.subjects, itertools.islice(stream, 600))
+    async with live_projector(log, nats_url, ledger_db, tmp_path):
+        await caught_up(conn, log)
+        audit = await build(conn, log, name="audit_now", switch=False)
+        await append_all(log.nc, log.subjects, stream)  # the live ledger moves on; the audit build does not
+        live = str(await conn.fetchval("SELECT schema FROM ledger_meta.live"))
+
+        seq, audit_cert, live_cert = await same_point_certificates(conn, log, audit.schema, live)
+
+    assert seq > audit.applied_seq
+    assert audit_cert == live_cert
