@@ -113,6 +113,7 @@ class EventLog:
         self.subjects = subjects
         self.timeout = timeout
         self._mux = ReplyMux(nc)
+        self._replicas: int | None = None
         self._tip: dict[str, tuple[int, str, int]] = {}
 
     # -- append ---------------------------------------------------------------------------------
@@ -218,7 +219,12 @@ class EventLog:
     # -- loads ----------------------------------------------------------------------------------
 
     async def load(self, kind: str, key: str, *, batch: int = 256) -> Loaded:
-        """Every commit of one key in order, by batched direct get (one round trip per batch)."""
+        """Every commit of one key in order, by batched direct get (one round trip per batch).
+
+        On a replicated stream a direct get may be answered by a follower that has not applied the
+        newest commits yet; the subject's last sequence is then confirmed with the leader and any
+        missing tail read from it, so a load always includes every commit acknowledged before it.
+        """
         subject = self.subjects.calendar(int(key)) if kind == "calendar" else self.subjects.project(key)
         records: list[Recorded] = []
         seq = 1
@@ -228,11 +234,34 @@ class EventLog:
             if not more or not page:
                 break
             seq = page[-1].seq + 1
+        if await self._replicated():
+            await self._complete_from_leader(subject, records)
         if not records:
             return Loaded(records=[], version=0, last_hash=GENESIS_HASH, last_number=0)
         last = records[-1]
         self._tip[subject] = (last.seq, last.hash, last.commit.number)
         return Loaded(records=records, version=last.seq, last_hash=last.hash, last_number=last.commit.number)
+
+    async def _replicated(self) -> bool:
+        if self._replicas is None:
+            info = await self.js.stream_info(self.subjects.events_stream)
+            self._replicas = int(info.config.num_replicas or 1)
+        return self._replicas > 1
+
+    async def _complete_from_leader(self, subject: str, records: list[Recorded]) -> None:
+        """Append what followers had not applied yet, read through the leader (STREAM.MSG.GET)."""
+        stream = self.subjects.events_stream
+        try:
+            last = (await self.js.get_msg(stream, subject=subject)).seq or 0
+        except nats.js.errors.NotFoundError:
+            return
+        while (records[-1].seq if records else 0) < last:
+            after = (records[-1].seq if records else 0) + 1
+            raw = await self.js.get_msg(stream, seq=after, subject=subject, next=True)
+            if raw.seq is None or raw.time is None or raw.data is None:
+                raise RuntimeError(f"{subject}: the leader returned an incomplete message after {after - 1}")
+            records.append(Recorded(seq=raw.seq, subject=raw.subject or subject, recorded_at=raw.time,
+                                    hash=sha256_hex(raw.data), commit=decode_commit(raw.data)))
 
     async def load_project(self, project_id: str) -> Loaded:
         return await self.load("project", project_id)

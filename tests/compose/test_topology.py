@@ -75,3 +75,35 @@ async def test_submission_flows_through_intake_stages_projections_and_replays_to
         await db.close()
         await source.close()
         await admin.close()
+
+
+async def test_a_load_right_after_an_append_sees_it_whichever_replica_answers(topology: Topology) -> None:
+    """Direct gets may be answered by a follower; EventLog.load confirms the tail with the leader."""
+    import nats
+
+    from contracts.subjects import Subjects
+    from ledger.eventlog import EventLog
+    from tests.compose.compose_file import env_file
+    from tests.factories import commit_after, received
+
+    password = env_file(topology.secrets_dir / "admin.env")["LEDGER_NATS_PASSWORD"]
+    subjects = Subjects(prefix=c.SUBJECTS.prefix)
+    writers = [await nats.connect(c.nats_url(topology, node), user="admin", password=password)
+               for node in ("nats-1", "nats-2", "nats-3")]
+    try:
+        logs = [EventLog(nc, subjects) for nc in writers]
+        stale = 0
+        misses: list[tuple[int, int]] = []
+        for n in range(150):
+            pid = f"RYW-{uuid.uuid4().hex[:8]}"
+            writer, reader = logs[n % 3], logs[(n + 1) % 3]
+            done = await writer.append(commit_after(await writer.load_project(pid), pid, [received(pid)]),
+                                       expected_version=0)
+            loaded = await reader.load_project(pid)
+            if loaded.version < done.seq:  # the running stages service may have appended more meanwhile
+                stale += 1
+                misses.append((done.seq, loaded.version))
+        assert stale == 0, f"{stale} of 150 loads missed a commit acknowledged just before: {misses[:5]}"
+    finally:
+        for nc in writers:
+            await nc.close()
