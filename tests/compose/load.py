@@ -50,8 +50,8 @@ async def publisher(nc: NATS, tally: Tally, stop: asyncio.Event, tag: str, give_
             if isinstance(receipt, Accepted):
                 tally.accepted[key] = receipt
                 break
-            # A careful publisher retries these with the same key (idempotent); intake answers internal_error
-            # while JetStream elects a new stream leader.
+            # A careful publisher retries these with the same key (idempotent). Failover errors intake knows
+            # answer `unavailable`; internal_error also says "nothing was written, retry with the same key".
             if receipt.code in ("unavailable", "concurrency_exhausted", "internal_error"):
                 tally.unavailable += 1
                 await asyncio.sleep(0.05)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import msgspec
@@ -22,6 +22,7 @@ from ledger.runtime.ports import free_port
 from ledger.settings import Settings
 from services.intake.app import IntakeConfig, Running, running
 from tests.intake.standin import StagesStandIn
+from tests.waiting import eventually
 
 NOW = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
 SOURCES = {
@@ -110,16 +111,14 @@ async def stages(auth_server: AuthServer, admin: NATS, subjects: Subjects) -> As
     await nc.drain()
 
 
-async def wait_for(condition: object, within: float = 10.0) -> None:
-    """Poll an async or sync predicate until true, or fail after `within` seconds."""
-    async with asyncio.timeout(within):
-        while True:
-            result = condition()  # type: ignore[operator]
-            if asyncio.iscoroutine(result):
-                result = await result
-            if result:
-                return
-            await asyncio.sleep(0.01)
+async def wait_for(condition: Callable[[], object], within: float = 10.0) -> None:
+    """Poll an async or sync predicate until true, or fail after `within` seconds (tests.waiting)."""
+
+    async def probe() -> object:
+        result = condition()
+        return await result if asyncio.iscoroutine(result) else result
+
+    await eventually(probe, within=within, poll=0.01)
 
 
 def fixture_path(name: str) -> Path:

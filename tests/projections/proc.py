@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
+
+from tests import waiting
 
 
 def start_projector(
@@ -23,11 +23,8 @@ def start_projector(
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], limit: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + limit
-    while not await check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {limit}s waiting for {what}")
-        await asyncio.sleep(0.01)
+    """tests.waiting.eventually with this module's positional (check, limit, what) form."""
+    await waiting.eventually(check, within=limit, what=what, poll=0.01)
 
 
 async def applied_seq(conn: asyncpg.Connection) -> int:
