@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
@@ -50,8 +50,16 @@ async def provision_log(nats_url: str, settings: Settings) -> None:
         await nc.close()
 
 
-async def _start(supervisor: Supervisor, settings: Settings, extras: Sequence[tuple[str, list[str]]],
-                 demo: int | None = None) -> None:
+class Servers(msgspec.Struct, frozen=True, kw_only=True):
+    """What the services connect to; `passwords` are the generated identities when the nats-server is ours."""
+
+    nats_url: str
+    database_url: str
+    passwords: dict[str, str] | None
+
+
+async def start_servers(supervisor: Supervisor, settings: Settings) -> Servers:
+    """Start the embedded nats-server and Postgres (unless URLs are set) and provision the event-log stream."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     nats_url = settings.nats_url or await start_nats(supervisor, settings)
     database_url = settings.database_url or await start_postgres(supervisor, settings)
@@ -59,18 +67,34 @@ async def _start(supervisor: Supervisor, settings: Settings, extras: Sequence[tu
     admin = (msgspec.structs.replace(settings, nats_user=ADMIN, nats_password=passwords[ADMIN])
              if passwords else settings)
     await provision_log(nats_url, admin)
-    env = {"LEDGER_NATS_URL": nats_url, "LEDGER_DATABASE_URL": database_url,
+    return Servers(nats_url=nats_url, database_url=database_url, passwords=passwords)
+
+
+async def start_services(supervisor: Supervisor, settings: Settings, servers: Servers,
+                         extras: Sequence[tuple[str, list[str]]] = (), *,
+                         extra_env: Mapping[str, str] | None = None) -> list[ServiceSpec]:
+    """Every service in services/ (then `extras`) as a supervised process; `extra_env` goes to each one."""
+    passwords = servers.passwords
+    env = {**(extra_env or {}), "LEDGER_NATS_URL": servers.nats_url, "LEDGER_DATABASE_URL": servers.database_url,
            "LEDGER_PREFIX": settings.prefix, "LEDGER_SOURCES_FILE": str(ensure_demo_sources(sources_file(settings))),
            **api_env(settings)}
     specs = [api_identity(with_identity(spec, passwords), passwords) for spec in service_specs(env)]
     specs += [ServiceSpec(name=n, argv=tuple(argv), env=identity_env(env, ADMIN, passwords)) for n, argv in extras]
     for spec in specs:
         await supervisor.start(ProcessSpec(name=spec.name, argv=spec.argv, env=spec.env))
-    emit("ledger", f"NATS URL: {redact(nats_url)}")
-    emit("ledger", f"Postgres URL: {redact(database_url)}")
+    return specs
+
+
+async def _start(supervisor: Supervisor, settings: Settings, extras: Sequence[tuple[str, list[str]]],
+                 demo: int | None = None) -> None:
+    servers = await start_servers(supervisor, settings)
+    specs = await start_services(supervisor, settings, servers, extras)
+    emit("ledger", f"NATS URL: {redact(servers.nats_url)}")
+    emit("ledger", f"Postgres URL: {redact(servers.database_url)}")
     emit("ledger", f"services: {', '.join(s.name for s in specs) or 'none yet'}")
     emit("ledger", "ledger is up (Ctrl-C to stop)")
-    await announce(msgspec.structs.replace(settings, nats_url=nats_url, database_url=database_url), demo)
+    await announce(msgspec.structs.replace(settings, nats_url=servers.nats_url, database_url=servers.database_url),
+                   demo)
 
 
 async def run_stack(settings: Settings, extras: Sequence[tuple[str, list[str]]] = (), *, demo: int | None = None
