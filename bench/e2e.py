@@ -1,14 +1,30 @@
-"""Benchmark: the whole system (compose's three-node topology, run locally) under concurrent publishers.
+"""Benchmark: the whole system — embedded single node and compose's three-node cluster — under concurrent publishers.
 
-    .venv/bin/python -m bench.e2e [--seconds 20] [--publishers 32]
+    .venv/bin/python -m bench.e2e [--topology both|single|cluster] [--seconds 20] [--publishers 32]
+    .venv/bin/python -m bench.e2e --topology single --preload 1000000    # RSS after 1 M events (~15 min)
 
-Starts compose.yaml's topology with tests/compose (three nats-servers with R3 streams and fsync always,
-Postgres, every service), drives request/reply submissions for --seconds, and reports: sustained
-submissions/s, receipt latency p50/p99, append → visible-in-ledger lag p50/p99 (receipt's sequence vs
-ledger.progress), alert delay (receipt → webhook delivery of the overdue alert), peak RSS of every
-process. In the same run it measures the raw limits on the same cluster: JetStream append to an R3
-stream (same durability), ordered read of the log, Postgres COPY, and the raw publish → one committed
-row floor; every figure is printed with its ratio to the raw limit.
+Topologies (`--topology`, default `both`, single first), each in a fresh temporary folder on free ports:
+- single: what `ledger up` runs (ledger.runtime.stack): one embedded nats-server (sync_interval: always, R1
+  stream), embedded Postgres, each service once under the runtime's Supervisor;
+- cluster: compose.yaml's topology run locally by tests/compose (three nats-servers with R3 streams and
+  sync_interval: always, Postgres, every service with its replicas).
+In both, notify's one alert route is a webhook receiver on loopback.
+
+Each drives request/reply submissions (new applications whose first stage is already overdue) for --seconds
+and reports: sustained submissions/s, receipt latency p50/p99, append → visible-in-ledger lag p50/p99 (receipt's
+sequence vs ledger.progress), alert delay (receipt → webhook delivery of the overdue alert), peak RSS of every
+process. In the same run it measures the raw limits on the same servers at the same durability: JetStream
+append to an R1 / R3 stream, ordered read of the log, Postgres COPY, and the raw publish → one committed row
+floor; every figure is printed with its ratio to the raw limit.
+
+--preload N first appends N realistic events straight into the log (tests/projections/workload.py: a district's
+projects walking their tracks, 4 pipelined appenders). Single: before the services start, so they catch up
+from the backlog; cluster: compose starts everything at once, so with the services running. It then waits
+(--catch-up-timeout) until the projector, notify's deadline view and stages' reactions have passed the
+preloaded end, and until the system is quiet (every consumer at the log's end, no alert due or being sent;
+notify sends the preloaded projects' overdue alerts and records them in the log), timing each; reports every
+process's peak RSS over preload and catch-up and flags any service above 200 MB (issue #8's target after 1 M
+events); then runs the timed load as usual.
 """
 
 from __future__ import annotations
@@ -19,52 +35,209 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import asyncpg
+import nats
 import nats.errors
+import nats.js.errors
 import psutil  # type: ignore[import-untyped]
+from nats.aio.client import Client as NATS
 from nats.js import api
 
 from contracts.receipts import Accepted
+from ledger.natsconn import sources_file
+from ledger.runtime.auth import ADMIN, inbox_prefix, load_sources
+from ledger.runtime.health import check
 from ledger.runtime.ports import free_port
+from ledger.runtime.services import ServiceSpec
+from ledger.runtime.stack import Servers, start_servers, start_services
+from ledger.runtime.supervisor import Supervisor, emit
+from ledger.settings import Settings, load_settings
 from tests.compose import client as c
 from tests.compose.compose_file import load
 from tests.compose.conftest import make_secrets
 from tests.compose.load import PAST
 from tests.compose.receiver import Hook
 from tests.compose.topology import Topology
+from tests.projections.workload import append_all, commits
+from tests.waiting import eventually
+
+TARGET_MB = 200.0  # issue #8: no service above 200 MB RSS after 1 M events
+SERVERS = ("nats", "postgres")  # processes the RSS target does not apply to
+DUE_ALERTS = "SELECT count(*) FROM notify.alerts WHERE (state = 'pending' AND fire_at <= now()) OR state = 'sending'"
 
 
 def pct(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 1 else float("nan")
 
 
-class RssMeter:
-    def __init__(self, topo: Topology) -> None:
-        self.topo, self.peak = topo, dict[str, float]()
+# -- the two systems ---------------------------------------------------------------------------------------
 
-    def sample(self) -> None:
+
+class System(Protocol):
+    title: str
+    replicas: int
+
+    async def start(self, preload: Callable[[], Awaitable[None]]) -> None:
+        """Start everything; `preload` runs once the event log exists."""
+
+    async def stop(self) -> None: ...
+    async def admin(self) -> NATS: ...
+    async def source(self) -> NATS: ...
+    def database_url(self) -> str: ...
+    def pids(self) -> dict[str, int]: ...
+
+
+class Single:
+    """`ledger up`'s system on free ports: embedded nats-server and Postgres, each service once."""
+
+    title = "single node (embedded nats-server, R1, sync_interval: always)"
+    replicas = 1
+
+    def __init__(self, work: Path, hook: Hook) -> None:
+        data = (work / "data").resolve()
+        self.settings = Settings(data_dir=data, nats_port=free_port(), postgres_port=free_port(),
+                                 api_port=free_port())
+        routes, secrets = hook.config()  # the operator's alert routes: every alert to the webhook receiver
+        (work / "notify.toml").write_text(routes)
+        (work / "notify-secrets.toml").write_text(secrets)
+        self.env = {"LEDGER_DATA_DIR": str(data), "LEDGER_NOTIFY_CONFIG": str(work / "notify.toml"),
+                    "LEDGER_NOTIFY_SECRETS_FILE": str(work / "notify-secrets.toml")}
+        self.supervisor = Supervisor()
+        self.servers: Servers | None = None
+
+    async def start(self, preload: Callable[[], Awaitable[None]]) -> None:
+        self.servers = await start_servers(self.supervisor, self.settings)
+        await preload()
+        specs = await start_services(self.supervisor, self.settings, self.servers, extra_env=self.env)
+        await asyncio.gather(*(self._healthy(spec) for spec in specs))
+
+    async def _healthy(self, spec: ServiceSpec) -> None:
+        """compose's health check (ledger.runtime.health) with the service's own settings and identity."""
+        own = load_settings(spec.env)
+
+        async def ok() -> bool:
+            try:
+                await asyncio.wait_for(check(spec.name, own), 10)
+            except Exception:  # any failure is "not yet healthy"
+                return False
+            return True
+
+        await eventually(ok, within=120, what=f"{spec.name} healthy", poll=0.2)
+
+    async def stop(self) -> None:
+        await self.supervisor.stop_all()  # services, then Postgres, then nats
+
+    def _servers(self) -> Servers:
+        assert self.servers is not None, "not started"
+        return self.servers
+
+    async def admin(self) -> NATS:
+        servers = self._servers()
+        assert servers.passwords is not None  # the embedded nats-server: its identities are generated
+        return await nats.connect(servers.nats_url, user=ADMIN, password=servers.passwords[ADMIN], name="bench-admin")
+
+    async def source(self) -> NATS:
+        window = load_sources(sources_file(self.settings))["window"]  # the demo sources `ledger up` generated
+        return await nats.connect(self._servers().nats_url, user=window.id, password=window.password, name=window.id,
+                                  inbox_prefix=inbox_prefix(window.id), pending_size=64 << 20)
+
+    def database_url(self) -> str:
+        return self._servers().database_url
+
+    def pids(self) -> dict[str, int]:
+        return {ch.spec.name: ch.pid for ch in self.supervisor.children if ch.pid is not None}
+
+
+class Cluster:
+    """compose.yaml's topology, run locally by tests/compose."""
+
+    title = "three-node cluster (compose.yaml, R3, sync_interval: always)"
+    replicas = 3
+
+    def __init__(self, work: Path, hook: Hook) -> None:
+        self.topo = Topology(load(), work)
+        make_secrets(self.topo.secrets_dir, hook)
+
+    async def start(self, preload: Callable[[], Awaitable[None]]) -> None:
+        await self.topo.start()
+        await preload()  # compose starts the services with the log: they follow the preload live
+
+    async def stop(self) -> None:
+        await self.topo.stop()
+
+    async def admin(self) -> NATS:
+        return await c.as_admin(self.topo)
+
+    async def source(self) -> NATS:
+        return await c.as_source(self.topo)
+
+    def database_url(self) -> str:
+        return c.database_url(self.topo)
+
+    def pids(self) -> dict[str, int]:
         procs = {n: node.process.pid for n, node in self.topo.nats.items() if node.process}
         if self.topo.postgres and self.topo.postgres.process:
             procs["postgres"] = self.topo.postgres.process.pid
         for name, children in self.topo.children.items():
             procs.update({f"{name}-{i}": ch.pid for i, ch in enumerate(children) if ch.pid})
-        for name, pid in procs.items():
+        return procs
+
+
+SYSTEMS: dict[str, Callable[[Path, Hook], System]] = {"single": Single, "cluster": Cluster}
+
+
+# -- measurements ------------------------------------------------------------------------------------------
+
+
+def _rss_mb(proc: psutil.Process) -> float | None:
+    try:
+        return float(proc.memory_info().rss) / 2**20
+    except psutil.Error:
+        return None
+
+
+class RssMeter:
+    """Peak and latest RSS (MB) of every process of a system, and of the largest child each one forked."""
+
+    def __init__(self, pids: Callable[[], dict[str, int]]) -> None:
+        self.pids, self.peak, self.last = pids, dict[str, float](), dict[str, float]()
+
+    def sample(self) -> None:
+        for name, pid in self.pids().items():
             try:
-                rss = psutil.Process(pid).memory_info().rss / 2**20
+                proc = psutil.Process(pid)
+                kids = [r for r in map(_rss_mb, proc.children(recursive=True)) if r is not None]
             except psutil.Error:
                 continue
-            self.peak[name] = max(self.peak.get(name, 0.0), rss)
+            for key, rss in ((name, _rss_mb(proc)), (f"{name} (largest child)", max(kids, default=None))):
+                if rss is not None:
+                    self.last[key] = rss
+                    self.peak[key] = max(self.peak.get(key, 0.0), rss)
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             self.sample()
-            await asyncio.sleep(0.5)
+            try:
+                await asyncio.wait_for(stop.wait(), 0.5)
+            except TimeoutError:
+                pass
 
 
-async def drive(topo: Topology, hook: Hook, seconds: float, publishers: int) -> dict[str, object]:
-    nc, db = await c.as_source(topo), await asyncpg.connect(c.database_url(topo))
+@dataclass
+class Load:
+    rate: float
+    latencies: list[float]
+    lags: list[float]
+    project_ack: dict[str, float]
+
+
+async def drive(system: System, seconds: float, publishers: int) -> Load:
+    nc, db = await system.source(), await asyncpg.connect(system.database_url())
     acks: dict[int, float] = {}  # stream seq → receipt time
     project_ack: dict[str, float] = {}
     latencies: list[float] = []
@@ -100,29 +273,37 @@ async def drive(topo: Topology, hook: Hook, seconds: float, publishers: int) -> 
     watcher = asyncio.create_task(watch_visible())
     started = time.perf_counter()
     tasks = [asyncio.create_task(publisher(i)) for i in range(publishers)]
-    await asyncio.sleep(seconds)
+    await asyncio.sleep(seconds)  # the timed load itself, not a wait for a condition
     stop.set()
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - started
     await asyncio.wait_for(watcher, 120)
-    lags = [visible[s] - t for s, t in acks.items() if s in visible]
     await nc.close()
     await db.close()
-    return {"rate": len(latencies) / elapsed, "lat": latencies, "lag": lags, "accepted": len(latencies),
-            "project_ack": project_ack}
+    return Load(rate=len(latencies) / elapsed, latencies=latencies, project_ack=project_ack,
+                lags=[visible[s] - t for s, t in acks.items() if s in visible])
 
 
-async def raw_limits(topo: Topology, count: int, concurrency: int) -> dict[str, object]:
-    admin = await c.as_admin(topo)
+@dataclass
+class Raw:
+    append: float
+    read: float
+    copy: float
+    floor: list[float]
+
+
+async def raw_limits(system: System, count: int, concurrency: int) -> Raw:
+    admin = await system.admin()
     js = admin.jetstream(timeout=10)
     name = "BENCH_RAW_" + uuid.uuid4().hex[:6].upper()
-    await js.add_stream(api.StreamConfig(name=name, subjects=[f"benchraw{name[-6:].lower()}.*"], num_replicas=3))
+    prefix = f"benchraw{name[-6:].lower()}"
+    await js.add_stream(api.StreamConfig(name=name, subjects=[f"{prefix}.*"], num_replicas=system.replicas))
     payload = c.application("RAW-1")
     queue = iter(range(count))
 
     async def worker() -> None:
         for i in queue:
-            await js.publish(f"benchraw{name[-6:].lower()}.{i % 1000}", payload, headers={"Nats-Msg-Id": f"r{i}"})
+            await js.publish(f"{prefix}.{i % 1000}", payload, headers={"Nats-Msg-Id": f"r{i}"})
 
     t = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -140,11 +321,11 @@ async def raw_limits(topo: Topology, count: int, concurrency: int) -> dict[str, 
 
     t = time.perf_counter()
     sub = await js.subscribe(f"{c.SUBJECTS.prefix}.>", ordered_consumer=True, cb=on_msg)
-    await asyncio.wait_for(done.wait(), 120)
+    await asyncio.wait_for(done.wait(), max(120.0, total / 1000))
     read = total / (time.perf_counter() - t)
     await sub.unsubscribe()
 
-    db = await asyncpg.connect(c.database_url(topo))
+    db = await asyncpg.connect(system.database_url())
     await db.execute("CREATE TEMP TABLE bench_copy (seq bigint, body bytea)")
     rows = [(i, payload) for i in range(100_000)]
     t = time.perf_counter()
@@ -154,7 +335,6 @@ async def raw_limits(topo: Topology, count: int, concurrency: int) -> dict[str, 
 
     await db.execute("CREATE TEMP TABLE bench_floor (seq bigint PRIMARY KEY)")
     floor: list[float] = []
-    subject = f"benchraw{name[-6:].lower()}.floor"
     arrived: asyncio.Queue[int] = asyncio.Queue()
 
     async def on_floor(msg: object) -> None:
@@ -162,60 +342,221 @@ async def raw_limits(topo: Topology, count: int, concurrency: int) -> dict[str, 
         await db.execute("INSERT INTO bench_floor VALUES ($1)", seq)
         await arrived.put(seq)
 
-    sub = await js.subscribe(subject, cb=on_floor, ordered_consumer=True, deliver_policy=api.DeliverPolicy.NEW)
+    sub = await js.subscribe(f"{prefix}.floor", cb=on_floor, ordered_consumer=True,
+                             deliver_policy=api.DeliverPolicy.NEW)
     for _ in range(300):
         t = time.perf_counter()
-        await js.publish(subject, payload)
+        await js.publish(f"{prefix}.floor", payload)
         await arrived.get()
         floor.append(time.perf_counter() - t)
     await sub.unsubscribe()
+    await js.delete_stream(name)
     await db.close()
     await admin.close()
-    return {"append": append, "read": read, "copy": copy, "floor": floor}
+    return Raw(append=append, read=read, copy=copy, floor=floor)
 
 
-async def main(args: argparse.Namespace) -> None:
-    work = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
+# -- preload and catch-up ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Preloaded:
+    events: int
+    messages: int  # log sequences the preload took (one commit each)
+    seconds: float
+    end_seq: int
+    ended: float  # perf_counter at the end of the preload: the catch-up clock starts here
+
+
+async def preload(system: System, events: int, appenders: int = 4) -> Preloaded:
+    """`events` realistic events straight into the log (as the admin), pipelined on `appenders` connections."""
+    admin = await system.admin()
+    first = await c.last_seq(admin)
+    finished = asyncio.Event()
+
+    async def one(n: int) -> int:
+        nc = await system.admin()
+        try:
+            return await append_all(nc, c.SUBJECTS, commits(100 + n, events // appenders, prefix=f"A{n}"),
+                                    window=1024)
+        finally:
+            await nc.close()
+
+    async def progress() -> None:
+        while not finished.is_set():
+            try:
+                await asyncio.wait_for(finished.wait(), 15)
+            except TimeoutError:
+                emit("bench", f"preload: {await c.last_seq(admin) - first:,} commits appended")
+
+    emit("bench", f"preload: appending {events:,} events ({appenders} pipelined appenders) …")
+    reporter = asyncio.create_task(progress())
+    t = time.perf_counter()
+    try:
+        done = sum(await asyncio.gather(*(one(n) for n in range(appenders))))
+    finally:
+        finished.set()
+        await reporter
+    ended = time.perf_counter()
+    last = await c.last_seq(admin)
+    await admin.close()
+    emit("bench", f"preload: {done:,} events in {last - first:,} commits, {ended - t:.0f}s")
+    return Preloaded(events=done, messages=last - first, seconds=ended - t, end_seq=last, ended=ended)
+
+
+@dataclass
+class CatchUp:
+    reached: dict[str, float] = field(default_factory=dict)  # what → seconds after the preload's end
+    quiet: float | None = None  # every consumer at the log's end and no alert due: seconds, None = timed out
+    alerts: int = 0  # alerts the webhook received by then
+    rss_peak: dict[str, float] = field(default_factory=dict)
+    rss_last: dict[str, float] = field(default_factory=dict)
+
+
+async def _int(db: asyncpg.Connection, query: str) -> int:
+    try:
+        return int(await db.fetchval(query) or 0)
+    except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError):  # the service has not created it yet
+        return 0
+
+
+async def catch_up(system: System, loaded: Preloaded, hook: Hook, meter: RssMeter, within: float) -> CatchUp:
+    """Wait until projections, notify's view and stages' reactions pass the preload, then until all is quiet."""
+    admin, db = await system.admin(), await asyncpg.connect(system.database_url())
+    js = admin.jetstream(timeout=10)
+    out = CatchUp()
+    said = time.perf_counter()
+
+    async def quiet() -> bool:
+        nonlocal said
+        last = await c.last_seq(admin)
+        at = {"projections": await c.applied_seq(db), "notify view": await _int(db, "SELECT seq FROM notify.position")}
+        try:
+            info = await js.consumer_info(c.SUBJECTS.events_stream, "stages-react")
+            at["stages reactions"] = (info.ack_floor.stream_seq or 0) if info.ack_floor else 0
+            reacting = (info.num_pending or 0) + (info.num_ack_pending or 0)
+        except nats.js.errors.NotFoundError:
+            at["stages reactions"], reacting = 0, 1
+        due = await _int(db, DUE_ALERTS)
+        now = time.perf_counter()
+        for what, seq in at.items():
+            if seq >= loaded.end_seq:
+                out.reached.setdefault(what, now - loaded.ended)
+        done = at["projections"] == last and at["notify view"] == last and reacting == 0 and due == 0
+        if done or now - said >= 15:
+            said = now
+            emit("bench", f"catch-up {now - loaded.ended:.0f}s: log {last:,}, "
+                          + ", ".join(f"{k} {v:,}" for k, v in at.items())
+                          + f", reactions pending {reacting:,}, alerts due {due:,}, alerts received {len(hook.keys):,}")
+        return done
+
+    try:
+        await eventually(quiet, within=within, what="the system caught up with the preload", poll=1.0)
+        out.quiet = time.perf_counter() - loaded.ended
+    except AssertionError as exc:  # report what was reached and measure the load anyway
+        emit("bench", f"WARNING: {exc}")
+    finally:
+        await db.close()
+        await admin.close()
+    out.alerts = len(hook.keys)
+    out.rss_peak, out.rss_last = dict(meter.peak), dict(meter.last)
+    return out
+
+
+# -- one topology, and the report --------------------------------------------------------------------------
+
+
+def rss_line(label: str, rss: dict[str, float]) -> list[str]:
+    over = [k for k, v in sorted(rss.items()) if v > TARGET_MB and not k.startswith(SERVERS)]
+    return [f"{label:<29}" + ", ".join(f"{k} {v:.0f}" for k, v in sorted(rss.items())),
+            f"{'':<29}services above {TARGET_MB:.0f} MB: {', '.join(over) if over else 'none'}"]
+
+
+def report(system: System, args: argparse.Namespace, load: Load, raw: Raw, delays: list[float],
+           peak: dict[str, float], loaded: Preloaded | None, caught: CatchUp | None) -> list[str]:
+    floor50, floor99 = pct(raw.floor, 50), pct(raw.floor, 99)
+    lat99 = pct(load.latencies, 99)
+    r = system.replicas
+    lines = [f"end-to-end benchmark — {system.title}, {args.publishers} publishers, {args.seconds:g}s, "
+             f"{len(load.latencies)} accepted",
+             f"raw JetStream append R{r}      {raw.append:>9.0f}/s",
+             f"raw ordered read             {raw.read:>9.0f}/s",
+             f"raw Postgres COPY            {raw.copy:>9.0f} rows/s",
+             f"raw publish→commit floor     p50 {floor50:.2f} ms  p99 {floor99:.2f} ms"]
+    if loaded is not None and caught is not None:
+        append = loaded.messages / loaded.seconds
+        lines.append(f"preload                      {loaded.events:,} events in {loaded.messages:,} commits, "
+                     f"{loaded.seconds:.0f}s: {append:.0f} commits/s   {append / raw.append:.2f}× raw append")
+        for what, took in sorted(caught.reached.items(), key=lambda kv: kv[1]):
+            rate = loaded.messages / took if took > 0 else float("inf")
+            lines.append(f"{what + ' past preload':<29}{took:>6.0f}s after it   {rate:>7.0f} commits/s   "
+                         f"{rate / raw.read:.2f}× raw read")
+        missing = sorted({"projections", "notify view", "stages reactions"} - set(caught.reached))
+        quiet = (f"{caught.quiet:.0f}s after the preload" if caught.quiet is not None
+                 else f"NOT within {args.catch_up_timeout:g}s")
+        lines.append(f"quiet (all at log end)       {quiet}"
+                     + (f"; never passed the preload: {', '.join(missing)}" if missing else "")
+                     + f"; {caught.alerts:,} alerts delivered to the webhook")
+        lines += rss_line("peak RSS MB preload+catch-up", caught.rss_peak)
+        lines += rss_line("RSS MB once caught up", caught.rss_last)
+    lines += [f"sustained submissions        {load.rate:>9.0f}/s   {load.rate / raw.append:.2f}× raw append "
+              "(target ≥ 0.8)",
+              f"receipt latency              p50 {pct(load.latencies, 50):.2f} ms  p99 {lat99:.2f} ms   "
+              f"{lat99 / floor99:.2f}× floor p99",
+              f"append → visible in ledger   p50 {pct(load.lags, 50):.2f} ms  p99 {pct(load.lags, 99):.2f} ms   "
+              f"{pct(load.lags, 99) / floor99:.2f}× floor p99 (target ≤ 3)",
+              f"alert delay (receipt→hook)   p50 {pct(delays, 50):.0f} ms  p99 {pct(delays, 99):.0f} ms "
+              f"({len(delays)} alerts)"]
+    return lines + rss_line("peak RSS MB (whole run)", peak)
+
+
+async def run(kind: str, args: argparse.Namespace) -> list[str]:
+    work = Path(tempfile.mkdtemp(prefix=f"bench-e2e-{kind}-"))
     hook = Hook(free_port())
     await hook.start()
-    topo = Topology(load(), work)
-    make_secrets(topo.secrets_dir, hook)
+    system = SYSTEMS[kind](work, hook)
+    meter = RssMeter(system.pids)
     stop = asyncio.Event()
+    sampler = asyncio.create_task(meter.run(stop))
+    loaded: Preloaded | None = None
+    emit("bench", f"=== {system.title}: starting in {work} ===")
+
+    async def do_preload() -> None:
+        nonlocal loaded
+        if args.preload:
+            loaded = await preload(system, args.preload)
+
     try:
-        await topo.start()
-        meter = RssMeter(topo)
-        sampler = asyncio.create_task(meter.run(stop))
-        sys_ = await drive(topo, hook, args.seconds, args.publishers)
-        raw = await raw_limits(topo, args.raw_count, args.publishers)  # after: the log has events to read
+        await system.start(do_preload)
+        caught = await catch_up(system, loaded, hook, meter, args.catch_up_timeout) if loaded else None
+        emit("bench", f"=== {system.title}: {args.seconds:g}s of load from {args.publishers} publishers ===")
+        load = await drive(system, args.seconds, args.publishers)
+        raw = await raw_limits(system, args.raw_count, args.publishers)  # after: the log has events to read
         stop.set()
         await sampler
-        acks: dict[str, float] = sys_["project_ack"]  # type: ignore[assignment]
-        delays = [hook.first_seen[p] - t for p, t in acks.items() if p in hook.first_seen]
-        rate, append = float(sys_["rate"]), float(raw["append"])  # type: ignore[arg-type]
-        floor99 = pct(raw["floor"], 99)  # type: ignore[arg-type]
-        lag: list[float] = sys_["lag"]  # type: ignore[assignment]
-        print(f"\nend-to-end benchmark — three-node cluster (R3, sync_interval: always), {args.publishers} "
-              f"publishers, {args.seconds:g}s, {sys_['accepted']} accepted")
-        print(f"raw JetStream append R3      {append:>9.0f}/s")
-        print(f"raw ordered read             {float(raw['read']):>9.0f}/s")  # type: ignore[arg-type]
-        print(f"raw Postgres COPY            {float(raw['copy']):>9.0f} rows/s")  # type: ignore[arg-type]
-        print(f"raw publish→commit floor     p50 {pct(raw['floor'], 50):.2f} ms  p99 {floor99:.2f} ms")  # type: ignore[arg-type]
-        print(f"sustained submissions        {rate:>9.0f}/s   {rate / append:.2f}× raw append (target ≥ 0.8)")
-        print(f"receipt latency              p50 {pct(sys_['lat'], 50):.2f} ms  p99 {pct(sys_['lat'], 99):.2f} ms")  # type: ignore[arg-type]
-        print(f"append → visible in ledger   p50 {pct(lag, 50):.2f} ms  p99 {pct(lag, 99):.2f} ms   "
-              f"{pct(lag, 99) / floor99:.2f}× floor p99 (target ≤ 3)")
-        print(f"alert delay (receipt→hook)   p50 {pct(delays, 50):.0f} ms  p99 {pct(delays, 99):.0f} ms "
-              f"({len(delays)} alerts)")
-        print("peak RSS MB                  " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(meter.peak.items())))
+        delays = [hook.first_seen[p] - t for p, t in load.project_ack.items() if p in hook.first_seen]
+        return report(system, args, load, raw, delays, meter.peak, loaded, caught)
     finally:
         stop.set()
-        await topo.stop()
+        await system.stop()
         await hook.stop()
 
 
+async def main(args: argparse.Namespace) -> None:
+    kinds = ["single", "cluster"] if args.topology == "both" else [args.topology]
+    for kind in kinds:
+        lines = await run(kind, args)
+        print("\n" + "\n".join(lines) + "\n", flush=True)  # after the stop: no service log in between
+
+
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--topology", choices=["single", "cluster", "both"], default="both",
+                        help="single: `ledger up`'s embedded node; cluster: compose.yaml's three nodes (default: both)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="duration of the timed load")
     parser.add_argument("--publishers", type=int, default=32)
-    parser.add_argument("--raw-count", type=int, default=5000)
+    parser.add_argument("--raw-count", type=int, default=5000, help="messages for the raw append limit")
+    parser.add_argument("--preload", type=int, default=0, metavar="EVENTS",
+                        help="append this many realistic events first and wait for the services to catch up")
+    parser.add_argument("--catch-up-timeout", type=float, default=3600.0, metavar="SECONDS")
     asyncio.run(main(parser.parse_args()))
