@@ -92,9 +92,11 @@ async def running(event_log: EventLog, database_url: str, *, schema: str,
         async with pool.acquire() as conn:
             await ensure_schema(conn, schema)
         projector = Projector(proj_conn, schema, calendar, policy, config)
-        recorder = Recorder(event_log, pool, schema)
         t = config.transport
-        workers = {name: TargetWorker(target, (channels or {}).get(name) or
+        workers: dict[str, TargetWorker] = {}
+        recorder = Recorder(event_log, pool, schema,
+                            delivered=lambda: asyncio.gather(*(w.delivered() for w in workers.values())))
+        workers |= {name: TargetWorker(target, (channels or {}).get(name) or
                                       build_channel(target, client, SystemClock(), t.timeout_seconds),
                                       t, clock, recorder.submit, dry_run=config.dry_run)
                    for name, target in config.targets.items()}

@@ -92,6 +92,8 @@ class TargetWorker:
                           self.target.name)
         finally:
             self.slots.release()
+            for _ in batch:
+                self.queue.task_done()
 
     async def deliver(self, items: list[AlertItem]) -> tuple[bool, int, str]:
         """(delivered, attempts, last error). Never raises for a channel failure."""
@@ -100,25 +102,43 @@ class TargetWorker:
                 log.info("dry run: would send to %s (%s): %s", self.target.name, self.target.channel, item.line())
             return True, 0, ""
         t = self.transport
-        attempts = 0
-        retrying = tenacity.AsyncRetrying(
-            stop=tenacity.stop_after_attempt(t.attempts),
-            wait=tenacity.wait_exponential(multiplier=t.backoff_initial, max=t.backoff_max),
-            retry=tenacity.retry_if_exception(lambda e: isinstance(e, CircuitOpen) or
-                                              (isinstance(e, ChannelError) and e.retryable)),
+        try:  # the first attempt goes straight out: building a retry loop per alert halved a burst's rate
+            await self._attempt(items)
+            return True, 1, ""
+        except (ChannelError, CircuitOpen) as err:
+            if t.attempts <= 1 or not _retryable(err):
+                log.warning("target %s: giving up after 1 attempt: %s", self.target.name, err)
+                return False, 1, str(err)[:500]
+        attempts = 1
+        await asyncio.sleep(min(t.backoff_initial, t.backoff_max))
+        retrying = tenacity.AsyncRetrying(  # waits continue the series: initial, 2×initial, 4×… up to max
+            stop=tenacity.stop_after_attempt(t.attempts - 1),
+            wait=tenacity.wait_exponential(multiplier=2 * t.backoff_initial, max=t.backoff_max),
+            retry=tenacity.retry_if_exception(_retryable),
             reraise=True)
         try:
             async for attempt in retrying:
                 with attempt:
                     attempts += 1
-                    self.breaker.before()
-                    try:
-                        await self.channel.send(items)
-                    except ChannelError:
-                        self.breaker.failure()
-                        raise
-                    self.breaker.success()
+                    await self._attempt(items)
         except (ChannelError, CircuitOpen) as err:
             log.warning("target %s: giving up after %d attempts: %s", self.target.name, attempts, err)
             return False, attempts, str(err)[:500]
         return True, attempts, ""
+
+    async def _attempt(self, items: list[AlertItem]) -> None:
+        self.breaker.before()
+        try:
+            await self.channel.send(items)
+        except ChannelError:
+            self.breaker.failure()
+            raise
+        self.breaker.success()
+
+    async def delivered(self) -> None:
+        """Return once everything queued so far has been sent (or given up) and reported."""
+        await self.queue.join()
+
+
+def _retryable(err: BaseException) -> bool:
+    return isinstance(err, CircuitOpen) or (isinstance(err, ChannelError) and err.retryable)
