@@ -68,6 +68,7 @@ from tests.waiting import eventually
 
 TARGET_MB = 200.0  # issue #8: no service above 200 MB RSS after 1 M events
 SERVERS = ("nats", "postgres")  # processes the RSS target does not apply to
+CONSUMERS = ("projections", "notify view", "stages reactions")  # what reads the whole log, timed after a preload
 DUE_ALERTS = "SELECT count(*) FROM notify.alerts WHERE (state = 'pending' AND fire_at <= now()) OR state = 'sending'"
 
 
@@ -82,10 +83,11 @@ class System(Protocol):
     title: str
     replicas: int
 
-    async def start(self, preload: Callable[[], Awaitable[None]]) -> None:
-        """Start everything; `preload` runs once the event log exists."""
+    async def start(self, preload: Callable[[], Awaitable[None]], *, within: float) -> None:
+        """Start everything, services healthy `within` seconds; `preload` runs once the event log exists."""
 
     async def stop(self) -> None: ...
+    def restarts(self) -> dict[str, int]: ...
     async def admin(self) -> NATS: ...
     async def source(self) -> NATS: ...
     def database_url(self) -> str: ...
@@ -110,13 +112,13 @@ class Single:
         self.supervisor = Supervisor()
         self.servers: Servers | None = None
 
-    async def start(self, preload: Callable[[], Awaitable[None]]) -> None:
+    async def start(self, preload: Callable[[], Awaitable[None]], *, within: float) -> None:
         self.servers = await start_servers(self.supervisor, self.settings)
         await preload()
         specs = await start_services(self.supervisor, self.settings, self.servers, extra_env=self.env)
-        await asyncio.gather(*(self._healthy(spec) for spec in specs))
+        await asyncio.gather(*(self._healthy(spec, within) for spec in specs))
 
-    async def _healthy(self, spec: ServiceSpec) -> None:
+    async def _healthy(self, spec: ServiceSpec, within: float) -> None:
         """compose's health check (ledger.runtime.health) with the service's own settings and identity."""
         own = load_settings(spec.env)
 
@@ -127,7 +129,7 @@ class Single:
                 return False
             return True
 
-        await eventually(ok, within=120, what=f"{spec.name} healthy", poll=0.2)
+        await eventually(ok, within=within, what=f"{spec.name} healthy", poll=0.2)
 
     async def stop(self) -> None:
         await self.supervisor.stop_all()  # services, then Postgres, then nats
@@ -152,6 +154,9 @@ class Single:
     def pids(self) -> dict[str, int]:
         return {ch.spec.name: ch.pid for ch in self.supervisor.children if ch.pid is not None}
 
+    def restarts(self) -> dict[str, int]:
+        return {ch.spec.name: ch.starts - 1 for ch in self.supervisor.children if ch.starts > 1}
+
 
 class Cluster:
     """compose.yaml's topology, run locally by tests/compose."""
@@ -163,8 +168,8 @@ class Cluster:
         self.topo = Topology(load(), work)
         make_secrets(self.topo.secrets_dir, hook)
 
-    async def start(self, preload: Callable[[], Awaitable[None]]) -> None:
-        await self.topo.start()
+    async def start(self, preload: Callable[[], Awaitable[None]], *, within: float) -> None:
+        await self.topo.start(within=max(180.0, within))
         await preload()  # compose starts the services with the log: they follow the preload live
 
     async def stop(self) -> None:
@@ -186,6 +191,9 @@ class Cluster:
         for name, children in self.topo.children.items():
             procs.update({f"{name}-{i}": ch.pid for i, ch in enumerate(children) if ch.pid})
         return procs
+
+    def restarts(self) -> dict[str, int]:
+        return {ch.spec.name: ch.starts - 1 for ch in self.topo.supervisor.children if ch.starts > 1}
 
 
 SYSTEMS: dict[str, Callable[[Path, Hook], System]] = {"single": Single, "cluster": Cluster}
@@ -430,7 +438,8 @@ async def catch_up(system: System, loaded: Preloaded, hook: Hook, meter: RssMete
     async def quiet() -> bool:
         nonlocal said
         last = await c.last_seq(admin)
-        at = {"projections": await c.applied_seq(db), "notify view": await _int(db, "SELECT seq FROM notify.position")}
+        at = {"projections": await _int(db, "SELECT applied_seq FROM ledger.progress"),
+              "notify view": await _int(db, "SELECT seq FROM notify.position")}
         try:
             info = await js.consumer_info(c.SUBJECTS.events_stream, "stages-react")
             at["stages reactions"] = (info.ack_floor.stream_seq or 0) if info.ack_floor else 0
@@ -488,10 +497,13 @@ def report(system: System, args: argparse.Namespace, load: Load, raw: Raw, delay
         lines.append(f"preload                      {loaded.events:,} events in {loaded.messages:,} commits, "
                      f"{loaded.seconds:.0f}s: {append:.0f} commits/s   {append / raw.append:.2f}× raw append")
         for what, took in sorted(caught.reached.items(), key=lambda kv: kv[1]):
+            if what not in CONSUMERS:
+                lines.append(f"{what:<29}{took:>6.0f}s after the preload")
+                continue
             rate = loaded.messages / took if took > 0 else float("inf")
             lines.append(f"{what + ' past preload':<29}{took:>6.0f}s after it   {rate:>7.0f} commits/s   "
                          f"{rate / raw.read:.2f}× raw read")
-        missing = sorted({"projections", "notify view", "stages reactions"} - set(caught.reached))
+        missing = sorted(set(CONSUMERS) - set(caught.reached))
         quiet = (f"{caught.quiet:.0f}s after the preload" if caught.quiet is not None
                  else f"NOT within {args.catch_up_timeout:g}s")
         lines.append(f"quiet (all at log end)       {quiet}"
@@ -499,6 +511,9 @@ def report(system: System, args: argparse.Namespace, load: Load, raw: Raw, delay
                      + f"; {caught.alerts:,} alerts delivered to the webhook")
         lines += rss_line("peak RSS MB preload+catch-up", caught.rss_peak)
         lines += rss_line("RSS MB once caught up", caught.rss_last)
+    restarts = system.restarts()
+    lines.append("service restarts             "
+                 + (", ".join(f"{k} {v}" for k, v in sorted(restarts.items())) if restarts else "none"))
     lines += [f"sustained submissions        {load.rate:>9.0f}/s   {load.rate / raw.append:.2f}× raw append "
               "(target ≥ 0.8)",
               f"receipt latency              p50 {pct(load.latencies, 50):.2f} ms  p99 {lat99:.2f} ms   "
@@ -519,16 +534,23 @@ async def run(kind: str, args: argparse.Namespace) -> list[str]:
     stop = asyncio.Event()
     sampler = asyncio.create_task(meter.run(stop))
     loaded: Preloaded | None = None
+    watcher: asyncio.Task[CatchUp] | None = None
     emit("bench", f"=== {system.title}: starting in {work} ===")
 
-    async def do_preload() -> None:
-        nonlocal loaded
+    async def do_preload() -> None:  # the catch-up clock starts when the preload ends, services or not
+        nonlocal loaded, watcher
         if args.preload:
             loaded = await preload(system, args.preload)
+            watcher = asyncio.create_task(catch_up(system, loaded, hook, meter, args.catch_up_timeout))
 
     try:
-        await system.start(do_preload)
-        caught = await catch_up(system, loaded, hook, meter, args.catch_up_timeout) if loaded else None
+        # Behind a preload, intake is not ready before its key index has read the whole log.
+        await system.start(do_preload, within=args.catch_up_timeout if args.preload else 120.0)
+        caught: CatchUp | None = None
+        if watcher is not None and loaded is not None:
+            healthy = time.perf_counter() - loaded.ended
+            caught = await watcher
+            caught.reached["all services healthy"] = healthy
         emit("bench", f"=== {system.title}: {args.seconds:g}s of load from {args.publishers} publishers ===")
         load = await drive(system, args.seconds, args.publishers)
         raw = await raw_limits(system, args.raw_count, args.publishers)  # after: the log has events to read
@@ -538,6 +560,8 @@ async def run(kind: str, args: argparse.Namespace) -> list[str]:
         return report(system, args, load, raw, delays, meter.peak, loaded, caught)
     finally:
         stop.set()
+        if watcher is not None:
+            watcher.cancel()
         await system.stop()
         await hook.stop()
 
