@@ -185,8 +185,9 @@ async def notify_phase(nats_url: str, database_url: str, n: int, spread: float, 
     q = statistics.quantiles(lat, n=100)
     print(f"{n} alerts, due within {spread or 0:.0f}s, rate limit off, one webhook receiver on loopback")
     print(f"due → delivered: p50 {q[49] * 1000:.0f} ms, p99 {q[98] * 1000:.0f} ms, max {lat[-1] * 1000:.0f} ms")
+    duplicates = len(arrivals) - len({k for k, _ in arrivals})
     print(f"delivered {n / (delivered - first_due):.0f} alerts/s; all AlertSent recorded "
-          f"{recorded - first_due:.1f}s after the first due instant; duplicates: {len(arrivals) - len({k for k, _ in arrivals})}")
+          f"{recorded - first_due:.1f}s after the first due instant; duplicates: {duplicates}")
     await nc.drain()
     return n / (delivered - first_due)
 

@@ -51,17 +51,19 @@ async def build(
     switch: bool = True,
     progress: Progress | None = None,
     batch_size: int = 5000,
+    pump: bool = True,
 ) -> Built:
     """Fold the log from sequence 1 into a new schema; indexes after the bulk load.
 
     With `switch`, catch up to the log's end and make it the live build atomically; the previous
-    live build is kept (for a quick way back) and older ones are dropped.
+    live build is kept (for a quick way back) and older ones are dropped. With `pump` (the default)
+    the log is read by a child process (ledger.logpump), leaving this one's core to fold and write.
     """
     kind = "live" if switch else "audit"
     schema = await catalog.new_build(conn, name=name, kind="building" if switch else kind, as_of=as_of,
                                      as_of_by=by if as_of else None, indexes=False)
     keep = as_of_filter(as_of, by) if as_of is not None else None
-    projector = Projector(conn, log, schema, fresh=True, keep=keep, batch_size=batch_size)
+    projector = Projector(conn, log, schema, fresh=True, keep=keep, batch_size=batch_size, pump=pump)
     target = until_seq if until_seq is not None else await log.last_seq()
     await projector.run(until_seq=target, progress=progress)
     await catalog.create_indexes(conn, schema)

@@ -18,6 +18,7 @@ import asyncpg
 
 from contracts.envelope import Recorded
 from ledger.eventlog import EventLog
+from ledger.logpump import PumpReader
 from ledger.logreader import LogReader
 from ledger.projection.fold import Batch, EventFilter, fold_commit
 from ledger.projection.merkle import Frontier
@@ -47,12 +48,14 @@ class Projector:
         cache_limit: int = 200_000,
         checkpoint: CheckpointHook | None = None,
         cut_every: int = 0,
+        pump: bool = False,
     ) -> None:
         self.conn, self.log, self.schema = conn, log, schema
         self.writer = Writer(conn, schema, live=live)
         self.fresh, self.keep, self.batch_size, self.cache_limit = fresh, keep, batch_size, cache_limit
         self.checkpoint = checkpoint
         self.cut_every = cut_every  # end a batch at every multiple: checkpoints land on round sequences
+        self.pump = pump  # bounded runs read through a reader process (ledger.logpump): rebuilds
         self.cache: dict[str, Project] = {}
         self.applied = 0  # committed
         self.folded = 0  # folded into memory (committed, or in the write in flight)
@@ -74,8 +77,12 @@ class Projector:
         await self.load_position()
         if until_seq is not None and until_seq <= self.applied:
             return self.applied
-        reader = LogReader(self.log, from_seq=self.applied + 1, until_seq=until_seq, follow=follow,
-                           high_water=max(self.batch_size * 4, 20_000))
+        reader: LogReader | PumpReader
+        if self.pump and not follow:
+            reader = PumpReader(self.log, from_seq=self.applied + 1, until_seq=until_seq)
+        else:
+            reader = LogReader(self.log, from_seq=self.applied + 1, until_seq=until_seq, follow=follow,
+                               high_water=max(self.batch_size * 4, 20_000))
         await reader.start()
         try:
             while records := await reader.take(self.batch_size):
