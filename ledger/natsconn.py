@@ -9,6 +9,7 @@ from pathlib import Path
 import nats
 import nats.errors
 from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
 
 from ledger.settings import Settings
 
@@ -60,6 +61,47 @@ async def connect(
         max_reconnect_attempts=-1 if reconnect else 0,
         **kwargs,
     )
+
+
+async def confirm_subscriptions(nc: NATS, *, within: float = 10.0) -> None:
+    """Return once the server has registered every subscription `nc` has made so far.
+
+    `Client.flush()` does not promise that: nats-py writes its PING straight to the socket, ahead
+    of the commands still in its write buffer, so a SUB made just before can reach the server
+    after the PONG is back (intake said it was ready and a publisher's request got 'no
+    responders'). A message to our own inbox goes through that buffer behind the SUBs, and the
+    server handles one connection's commands in order: when it comes back, every earlier SUB is
+    in place on that server (other nodes of a cluster learn of it a moment later: publishers retry
+    'no responders', see request_patiently). Needs echo (the default); raises
+    nats.errors.TimeoutError after `within` seconds.
+    """
+    echo = await nc.subscribe(nc.new_inbox())
+    try:
+        await nc.publish(echo.subject, b"")
+        await echo.next_msg(timeout=within)
+    finally:
+        await echo.unsubscribe()
+
+
+async def request_patiently(nc: NATS, subject: str, body: bytes, *, within: float) -> Msg:
+    """A request that retries 'no responders' with a bounded back-off until `within` seconds are up.
+
+    'No responders' means nobody was subscribed when the request reached the server — intake
+    restarting, or (in a cluster) its subscription not yet known to the node we are on — so
+    nothing was received and sending the same bytes again is safe (contracts/README.md). After
+    `within` seconds the last NoRespondersError, or the request's TimeoutError, is raised.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    pause = 0.05
+    while True:
+        try:
+            return await nc.request(subject, body, timeout=max(deadline - loop.time(), 0.01))
+        except nats.errors.NoRespondersError:
+            if loop.time() + pause >= deadline:
+                raise
+        await asyncio.sleep(pause)  # a back-off between attempts, not a wait for an event
+        pause = min(pause * 2, 1.0)
 
 
 class Unreachable(RuntimeError):

@@ -12,7 +12,7 @@ import nats.errors
 from contracts.codec import decode_receipt, encode
 from contracts.receipts import Accepted
 from ledger.cli.common import CliError, Subparsers
-from ledger.natsconn import connect, sources_file
+from ledger.natsconn import connect, request_patiently, sources_file
 from ledger.runtime.auth import inbox_prefix, load_sources
 from ledger.settings import Settings, load_settings
 
@@ -28,7 +28,8 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--source", required=True, help="publishing system id (a table in the sources file)")
     parser.add_argument("--sources", type=Path, default=None,
                         help="sources file (default: LEDGER_SOURCES_FILE or <data dir>/auth/sources.toml)")
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the receipt")
+    parser.add_argument("--timeout", type=float, default=10.0,
+                        help="seconds to wait for the receipt (also while intake is restarting)")
     parser.set_defaults(handler=run)
 
 
@@ -52,9 +53,9 @@ async def _send(settings: Settings, source: str, password: str, body: bytes, wai
     except (OSError, nats.errors.Error) as exc:
         raise CliError(f"cannot connect to NATS as '{source}': {exc}") from None
     try:
-        reply = await nc.request(settings.subjects.submit(source), body, timeout=wait_s)
+        reply = await request_patiently(nc, settings.subjects.submit(source), body, within=wait_s)
     except nats.errors.NoRespondersError:
-        raise CliError("intake is not running (no responders)") from None
+        raise CliError(f"intake is not running (no responders for {wait_s:g} s)") from None
     except nats.errors.TimeoutError:
         raise CliError(f"no receipt within {wait_s:g} s") from None
     finally:

@@ -27,7 +27,7 @@ from nats.aio.msg import Msg
 from contracts.codec import encode
 from ledger.clock import Clock, SystemClock
 from ledger.eventlog import EventLog
-from ledger.natsconn import connect
+from ledger.natsconn import confirm_subscriptions, connect
 from ledger.settings import Settings
 from services.intake import streams
 from services.intake.handlers import Ports, answer, settle
@@ -127,8 +127,8 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
                       stages=StagesClient(nc, subjects, timeout=config.stages_timeout))
         broker = build_broker(config, ports, RejectedStream(nc, subjects), ReceiptStream(nc, subjects))
         await broker.start()
-        # PING/PONG after the SUBs: the server has registered every subscription before we say ready
-        await broker.connection.flush(timeout=10)
+        # Ready only once the server holds every subscription (a flush is not: see confirm_subscriptions)
+        await confirm_subscriptions(broker.connection)
         yield Running(ports=ports, indexer=indexer, broker=broker)
     finally:
         if broker is not None:
