@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -36,6 +38,7 @@ from services.intake.sinks import SUBJECT_HEADER, ReceiptStream, RejectedStream,
 from services.intake.validate import parse
 
 DURABLE = "intake"
+logger = logging.getLogger("intake")
 NAK_DELAY_S = 2.0
 
 
@@ -145,10 +148,21 @@ async def _keep(conn: asyncpg.Connection) -> None:
 
 
 async def _until_fresh(indexer: Indexer, tasks: list[asyncio.Task[None]], seconds: float) -> None:
-    async with asyncio.timeout(seconds):
-        while not indexer.fresh():
-            for task in tasks:
-                if task.done():
-                    task.result()  # a failed follower is a failed start
-            await asyncio.sleep(0.02)
-
+    """Ready once the key index has caught up with the log. A first start on a long log takes as long
+    as indexing takes (progress is logged); only a follower that makes no progress for `seconds`
+    fails the start (a restart loop would not get there any faster)."""
+    last, since = indexer.applied, time.monotonic()
+    told = since
+    while not indexer.fresh():
+        for task in tasks:
+            if task.done():
+                task.result()  # a failed follower is a failed start
+        now = time.monotonic()
+        if indexer.applied != last:
+            last, since = indexer.applied, now
+        elif now - since > seconds:
+            raise TimeoutError(f"the key index made no progress for {seconds:.0f}s (at log sequence {last})")
+        if now - told >= 5.0:
+            logger.info("indexing the log before answering: at sequence %s", f"{indexer.applied:,}")
+            told = now
+        await asyncio.sleep(0.02)
