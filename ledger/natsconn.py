@@ -38,6 +38,13 @@ def operator_identity(settings: Settings) -> tuple[str | None, str | None]:
     return None, None
 
 
+def own_inbox(user: str | None) -> str | None:
+    """`_INBOX.<user>` (as ledger.runtime.auth.inbox_prefix) when the name is one subject token, else None."""
+    if user and user.replace("_", "").replace("-", "").isalnum() and user.isascii():
+        return f"_INBOX.{user}"
+    return None
+
+
 async def connect(
     settings: Settings,
     *,
@@ -47,14 +54,20 @@ async def connect(
     inbox_prefix: str | None = None,
     reconnect: bool = True,
 ) -> NATS:
-    """Connect with the settings' identity (LEDGER_NATS_USER/PASSWORD) unless one is given."""
+    """Connect with the settings' identity (LEDGER_NATS_USER/PASSWORD) unless one is given.
+
+    Replies come to the identity's own inbox, `_INBOX.<user>`, unless `inbox_prefix` says otherwise:
+    the server's permissions can then confine an identity to its own replies (sources, the read API).
+    """
+    user = user if user is not None else settings.nats_user
     kwargs: dict[str, object] = {}
-    if inbox_prefix is not None:
-        kwargs["inbox_prefix"] = inbox_prefix
+    prefix = inbox_prefix or own_inbox(user)
+    if prefix is not None:
+        kwargs["inbox_prefix"] = prefix
     return await nats.connect(
         url_of(settings),
         name=name,
-        user=user if user is not None else settings.nats_user,
+        user=user,
         password=password if password is not None else settings.nats_password,
         connect_timeout=5,
         allow_reconnect=reconnect,

@@ -10,6 +10,9 @@ passwords this module renders the nats-server `authorization` block:
   and read its receipts through one durable consumer named after itself;
 - a service may use the JetStream API but never STREAM.DELETE/PURGE/UPDATE or MSG.DELETE, and
   creates no stream but its own (intake: inbound, rejected, receipts);
+- the read API only reads: JetStream account info (its health check), the rejected stream's info
+  and direct gets (operators' rejected-submissions view), replies on its own inbox
+  (`_INBOX.api.>`); it may not publish to any stream, create consumers or touch the log;
 - only `admin` may do everything (it provisions the event-log stream).
 """
 
@@ -119,13 +122,23 @@ def service_permissions(subjects: Subjects, service: str) -> dict[str, object]:
         ),
         "stages": ([f"{p}.project.*", f"{p}.calendar.*"], [subjects.stages_commands, f"{p}.calendar.*"]),
         "projections": ([], []),
-        "api": ([], []),
         "notify": ([f"{p}.project.*"], []),
     }
+    if service == "api":
+        return api_permissions(subjects)
     publish, subscribe = own[service]
     return {
         "publish": {"allow": JS_CLIENT + publish, "deny": FORBIDDEN_API},
         "subscribe": {"allow": ["_INBOX.>", *subscribe]},
+    }
+
+
+def api_permissions(subjects: Subjects) -> dict[str, object]:
+    """Read-only, and only what services/api and its health check call (nothing of JS_CLIENT's rest)."""
+    rejected = subjects.rejected_stream
+    return {
+        "publish": {"allow": ["$JS.API.INFO", f"$JS.API.STREAM.INFO.{rejected}", f"$JS.API.DIRECT.GET.{rejected}"]},
+        "subscribe": {"allow": [f"{inbox_prefix('api')}.>"]},
     }
 
 

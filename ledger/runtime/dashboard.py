@@ -1,14 +1,8 @@
-"""`ledger up`'s part for the read API: its environment and identity, the demo load, the dashboard URL."""
+"""`ledger up`'s part for the read API: its environment, the demo load, the dashboard URL."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-import msgspec
-
 from ledger.runtime.api_tokens import ensure_demo_tokens, load_tokens, token_of
-from ledger.runtime.auth import ADMIN, identity_env
-from ledger.runtime.services import ServiceSpec
 from ledger.runtime.supervisor import emit
 from ledger.settings import Settings
 
@@ -17,13 +11,6 @@ def api_env(settings: Settings) -> dict[str, str]:
     """Where the API finds its tokens (generated for the demo when missing) and its port."""
     tokens = ensure_demo_tokens(settings.api_tokens_path)
     return {"LEDGER_API_TOKENS_FILE": str(tokens.resolve()), "LEDGER_API_PORT": str(settings.api_port)}
-
-
-def api_identity(spec: ServiceSpec, passwords: Mapping[str, str] | None) -> ServiceSpec:
-    """The API reads intake's rejected stream for operators: it runs as the generated admin for now."""
-    if spec.name != "api":
-        return spec
-    return msgspec.structs.replace(spec, env=identity_env(spec.env, ADMIN, passwords))
 
 
 async def announce(settings: Settings, demo_seed: int | None) -> None:

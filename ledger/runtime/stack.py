@@ -13,7 +13,7 @@ import nats.errors
 
 from ledger.natsconn import auth_dir, sources_file
 from ledger.runtime.auth import ADMIN, ensure_demo_sources, ensure_secrets, identity_env, with_identity
-from ledger.runtime.dashboard import announce, api_env, api_identity
+from ledger.runtime.dashboard import announce, api_env
 from ledger.runtime.embedded import StartupError, start_nats, start_postgres
 from ledger.runtime.services import ServiceSpec, service_specs
 from ledger.runtime.supervisor import ProcessSpec, Supervisor, emit
@@ -78,7 +78,7 @@ async def start_services(supervisor: Supervisor, settings: Settings, servers: Se
     env = {**(extra_env or {}), "LEDGER_NATS_URL": servers.nats_url, "LEDGER_DATABASE_URL": servers.database_url,
            "LEDGER_PREFIX": settings.prefix, "LEDGER_SOURCES_FILE": str(ensure_demo_sources(sources_file(settings))),
            **api_env(settings)}
-    specs = [api_identity(with_identity(spec, passwords), passwords) for spec in service_specs(env)]
+    specs = [with_identity(spec, passwords) for spec in service_specs(env)]  # each its own identity, api too
     specs += [ServiceSpec(name=n, argv=tuple(argv), env=identity_env(env, ADMIN, passwords)) for n, argv in extras]
     for spec in specs:
         await supervisor.start(ProcessSpec(name=spec.name, argv=spec.argv, env=spec.env))

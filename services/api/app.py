@@ -21,7 +21,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from nats.aio.client import Client as NATS
 
-from ledger.natsconn import connect, operator_identity
+from ledger.natsconn import connect
 from ledger.settings import ConfigError, Settings
 from services.api.auth import Holder, load_tokens
 from services.api.errors import handle_http, handle_internal
@@ -35,7 +35,10 @@ STATIC = Path(__file__).parent / "static"
 
 
 class LazyNats:
-    """One NATS connection, opened on first use with the operator identity of these settings."""
+    """One NATS connection, opened on first use with the API's own identity (LEDGER_NATS_USER/PASSWORD).
+
+    That identity only reads (ledger/runtime/auth.py): the rejected stream, never the log's streams.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -45,8 +48,7 @@ class LazyNats:
     async def __call__(self) -> NATS:
         async with self.lock:
             if self.nc is None or self.nc.is_closed:
-                user, password = operator_identity(self.settings)
-                self.nc = await connect(self.settings, name="api", user=user, password=password)
+                self.nc = await connect(self.settings, name="api")
             return self.nc
 
     async def close(self) -> None:

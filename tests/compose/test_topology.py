@@ -8,9 +8,15 @@ import urllib.request
 import uuid
 
 import asyncpg
+import nats.errors
+import nats.js.errors
+import pytest
 from nats.js.api import StreamInfo
 
-from contracts.receipts import Accepted
+from contracts.receipts import Accepted, Rejected
+from ledger.natsconn import connect
+from ledger.rejected import RejectedEntry, read_rejected
+from ledger.settings import Settings
 from tests.compose import client as c
 from tests.compose.topology import Topology
 from tests.intake import builders as b
@@ -107,3 +113,36 @@ async def test_a_load_right_after_an_append_sees_it_whichever_replica_answers(to
     finally:
         for nc in writers:
             await nc.close()
+
+
+async def test_the_api_reads_rejections_as_a_read_only_identity_that_cannot_touch_the_log(
+        topology: Topology) -> None:
+    env = topology.env(topology.compose.services["api"], 0)  # api.env, as compose gives it
+    assert env["LEDGER_NATS_USER"] == "api"
+    settings = Settings(nats_url=env["LEDGER_NATS_URL"], prefix=c.SUBJECTS.prefix, nats_user="api",
+                        nats_password=env["LEDGER_NATS_PASSWORD"])
+    source, admin = await c.as_source(topology), await c.as_admin(topology)
+    api = await connect(settings, name="test-api", reconnect=False)  # as the api and its health check do
+    try:
+        body = b'{"project_id": %d}' % uuid.uuid4().int  # this test's own rejection
+        refused = await c.submit_until_answered(source, body)
+        assert isinstance(refused, Rejected) and refused.code == "invalid_field"
+
+        async def shown() -> list[RejectedEntry] | None:  # direct gets: a lagging replica may answer first
+            entries = await read_rejected(api, c.SUBJECTS, source="window", wait_s=5)
+            return entries if any(e.code == "invalid_field" and e.raw == body for e in entries) else None
+
+        entries = await eventually(shown, within=30, what="the rejection, read as the api")
+        js = api.jetstream(timeout=1)
+        attempts = (js.publish(c.SUBJECTS.project("CMP-FORGED"), b"{}"), js.purge_stream(c.SUBJECTS.events_stream),
+                    js.delete_stream(c.SUBJECTS.events_stream), js.purge_stream(c.SUBJECTS.rejected_stream))
+        outcomes = await asyncio.gather(*(asyncio.wait_for(a, 2) for a in attempts), return_exceptions=True)
+        assert all(isinstance(o, (TimeoutError, nats.errors.TimeoutError, nats.errors.NoRespondersError))
+                   for o in outcomes), outcomes  # refused by the server: no answer
+        with pytest.raises(nats.js.errors.NotFoundError):
+            await admin.jetstream().get_last_msg(c.SUBJECTS.events_stream, c.SUBJECTS.project("CMP-FORGED"))
+        assert (await admin.jetstream().stream_info(c.SUBJECTS.rejected_stream)).state.messages >= len(entries)
+    finally:
+        await api.close()
+        await source.close()
+        await admin.close()

@@ -62,8 +62,7 @@ def subjects() -> Subjects:
 
 async def login(server: AuthServer, user: str, **kwargs: object) -> NATS:
     password = SOURCES[user].password if user in SOURCES else server.passwords[user]
-    if user in SOURCES:
-        kwargs.setdefault("inbox_prefix", inbox_prefix(user))
+    kwargs.setdefault("inbox_prefix", inbox_prefix(user))  # its own replies only, as ledger.natsconn.connect does
     return await nats.connect(server.url, user=user, password=password, name=user, **kwargs)  # type: ignore[arg-type,unused-ignore]
 
 

@@ -52,7 +52,10 @@ class OpsController(Controller):
             raise bad_parameter("source", f"'{source}' is not a source id")
         if since is not None and since.tzinfo is None:
             raise bad_parameter("since", "give the time with an offset, e.g. 2026-03-02T09:00:00+08:00")
-        nc = await state.nats()
+        try:
+            nc = await state.nats()
+        except (OSError, TimeoutError, nats.errors.Error) as exc:
+            raise unavailable(f"connecting to NATS: {exc}") from None
         try:
             await nc.jetstream().stream_info(state.settings.subjects.rejected_stream)
         except nats.js.errors.NotFoundError:
