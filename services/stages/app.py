@@ -27,6 +27,7 @@ from contracts.codec import decode_commit, encode, workflow_decoder
 from contracts.receipts import Rejected
 from ledger.calendar_log import CalendarSource
 from ledger.eventlog import EventLog
+from ledger.natsconn import confirm_subscriptions
 from ledger.settings import Settings
 from services.stages.handlers import Ports, handle_workflow, react_to_commit
 from services.stages.policy import load_policy
@@ -81,8 +82,8 @@ async def run(settings: Settings, policy_path: Path | None = None) -> None:
     ports = Ports(log=event_log, calendar=calendar, policy=load_policy(policy_path))
     broker = build_broker(settings, ports)
     await broker.start()
-    # PING/PONG after the SUBs: the server has registered every subscription before we say ready
-    await broker.connection.flush(timeout=10)
+    # Ready only once the server holds every subscription (a flush is not enough: see there)
+    await confirm_subscriptions(broker.connection)
     log.info("stages service ready on %s (calendar %s)", settings.subjects.stages_commands, calendar.current.version)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

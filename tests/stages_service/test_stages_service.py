@@ -18,6 +18,7 @@ from contracts.receipts import Accepted, Rejected
 from contracts.subjects import Subjects
 from ledger.calendar_log import CalendarSource
 from ledger.eventlog import EventLog, provision
+from ledger.natsconn import confirm_subscriptions
 from ledger.settings import Settings
 from services.stages.app import build_broker
 from services.stages.handlers import Ports
@@ -37,7 +38,7 @@ async def stages(nats_url: str, nc: NATS, subjects: Subjects) -> AsyncIterator[E
     broker = build_broker(Settings(nats_url=nats_url, prefix=subjects.prefix),
                           Ports(log=log, calendar=calendar, policy=load_policy()))
     await broker.start()
-    await broker.connection.flush(timeout=10)
+    await confirm_subscriptions(broker.connection)
     yield log
     await broker.stop()
 
