@@ -59,6 +59,8 @@ async def _run(args: argparse.Namespace) -> int:
                                 progress=meter, batch_size=settings.projector_batch)
         except ValueError as err:
             raise CliError(str(err)) from None
+        if built.abandoned:
+            print(f"replay: dropped {', '.join(built.abandoned)}: half-built by a replay that stopped", file=sys.stderr)
         elapsed = time.monotonic() - meter.start
         print(f"replay: {built.events} events in {elapsed:.1f}s ({built.events / max(elapsed, 1e-6):,.0f} events/s)",
               file=sys.stderr)

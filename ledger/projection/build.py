@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 from typing import Literal
 
@@ -26,6 +27,7 @@ class Built(msgspec.Struct, frozen=True, kw_only=True):
     events: int
     certificate: str
     previous: str | None = None
+    abandoned: tuple[str, ...] = ()  # half-built schemas of replays that died, dropped before this one
 
 
 def as_of_filter(at: dt.datetime, by: By) -> EventFilter:
@@ -60,8 +62,20 @@ async def build(
     the log is read by a child process (ledger.logpump), leaving this one's core to fold and write.
     """
     kind = "live" if switch else "audit"
+    abandoned = tuple(await catalog.drop_abandoned_builds(conn))
     schema = await catalog.new_build(conn, name=name, kind="building" if switch else kind, as_of=as_of,
-                                     as_of_by=by if as_of else None, indexes=False)
+                                     as_of_by=by if as_of else None, indexes=False, hold=True)
+    try:
+        return await _fill(conn, log, schema, as_of=as_of, by=by, until_seq=until_seq, switch=switch,
+                           progress=progress, batch_size=batch_size, pump=pump, abandoned=abandoned)
+    finally:
+        with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):  # a dead session holds none
+            await catalog.release_build(conn, schema)
+
+
+async def _fill(conn: asyncpg.Connection, log: EventLog, schema: str, *, as_of: dt.datetime | None, by: By,
+                until_seq: int | None, switch: bool, progress: Progress | None, batch_size: int, pump: bool,
+                abandoned: tuple[str, ...]) -> Built:
     keep = as_of_filter(as_of, by) if as_of is not None else None
     projector = Projector(conn, log, schema, fresh=True, keep=keep, batch_size=batch_size, pump=pump)
     target = until_seq if until_seq is not None else await log.last_seq()
@@ -76,7 +90,7 @@ async def build(
     cert = await certificate(conn, schema)
     await catalog.finish_build(conn, schema, cert)
     return Built(schema=schema, applied_seq=projector.applied, events=projector.events, certificate=cert,
-                 previous=previous)
+                 previous=previous, abandoned=abandoned)
 
 
 async def same_point_certificates(

@@ -82,8 +82,12 @@ async def new_build(
     as_of: dt.datetime | None = None,
     as_of_by: str | None = None,
     indexes: bool = True,
+    hold: bool = False,
 ) -> str:
-    """Create an empty build schema (tables, trigger; indexes unless deferred) and register it."""
+    """Create an empty build schema (tables, trigger; indexes unless deferred) and register it.
+
+    With `hold`, this session keeps the build's advisory lock until `release_build` (or until it
+    dies): that is how `drop_abandoned_builds` tells a build in progress from one left behind."""
     await ensure_meta(conn)
     if name is None:
         version = await conn.fetchval("SELECT nextval('ledger_meta.build_version')")
@@ -94,6 +98,8 @@ async def new_build(
             raise ValueError(f"a build named '{name}' already exists; choose another name")
         for stmt in table_ddl(name) + (index_ddl(name) if indexes else []):
             await conn.execute(stmt)
+        if hold:
+            await conn.execute("SELECT pg_advisory_lock(hashtext($1))", _build_lock(name))
         await conn.execute(
             "INSERT INTO ledger_meta.builds (name, kind, status, as_of, as_of_by) VALUES ($1, $2, 'building', $3, $4)",
             name, kind, as_of, as_of_by,
@@ -128,6 +134,35 @@ async def switch_live(conn: asyncpg.Connection, schema: str) -> str | None:
         )
         await conn.execute("UPDATE ledger_meta.builds SET kind = 'live' WHERE name = $1", schema)
     return None if previous is None else str(previous)
+
+
+def _build_lock(name: str) -> str:
+    return f"ledger-build:{name}"
+
+
+async def release_build(conn: asyncpg.Connection, name: str) -> None:
+    await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", _build_lock(name))
+
+
+async def drop_abandoned_builds(conn: asyncpg.Connection) -> list[str]:
+    """Drop builds a replay left half-built when it died (still 'building', nobody holds their lock).
+
+    The live build and audit builds that finished are never touched; their catalog rows go too, so
+    an audit build can be re-run under the same name."""
+    await ensure_meta(conn)
+    dropped: list[str] = []
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK)
+        rows = await conn.fetch(
+            "SELECT name FROM ledger_meta.builds WHERE status = 'building' AND kind IN ('building', 'audit') "
+            "AND name IS DISTINCT FROM (SELECT schema FROM ledger_meta.live WHERE id = 1)")
+        for row in rows:
+            name = str(row["name"])
+            if await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext($1))", _build_lock(name)):
+                await conn.execute(f"DROP SCHEMA IF EXISTS {q(name)} CASCADE")
+                await conn.execute("DELETE FROM ledger_meta.builds WHERE name = $1", name)
+                dropped.append(name)
+    return dropped
 
 
 async def drop_old_builds(conn: asyncpg.Connection, *, keep: set[str]) -> list[str]:

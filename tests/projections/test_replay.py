@@ -135,3 +135,26 @@ async def test_an_audit_build_and_the_live_ledger_are_compared_at_the_same_seque
 
     assert seq > audit.applied_seq
     assert audit_cert == live_cert
+
+
+async def test_a_replay_drops_what_a_dead_replay_half_built_but_never_a_build_in_progress(
+    log: EventLog, conn: asyncpg.Connection, ledger_db: str
+) -> None:
+    from ledger.projection import catalog
+
+    await append_all(log.nc, log.subjects, commits(5, 40))
+    dead = await catalog.new_build(conn, name="dead_replay", kind="building", indexes=False)  # nobody holds it
+    other = await asyncpg.connect(ledger_db)
+    try:
+        running = await catalog.new_build(other, name="running_audit", kind="audit", indexes=False, hold=True)
+
+        built = await build(conn, log, name="next_audit", switch=False)
+
+        assert built.abandoned == (dead,)
+        names = {r["name"]: r["status"] for r in await conn.fetch("SELECT name, status FROM ledger_meta.builds")}
+        assert dead not in names and names[running] == "building" and names["next_audit"] == "ready"
+        assert not await conn.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", dead)
+        assert await conn.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", running)
+    finally:
+        await other.close()  # its session ends: the build it held is abandoned now
+    assert (await build(conn, log, name="last_audit", switch=False)).abandoned == ("running_audit",)
