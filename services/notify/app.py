@@ -100,7 +100,8 @@ async def running(event_log: EventLog, database_url: str, *, schema: str,
                                       build_channel(target, client, SystemClock(), t.timeout_seconds),
                                       t, clock, recorder.submit, dry_run=config.dry_run)
                    for name, target in config.targets.items()}
-        scheduler = Scheduler(pool, schema, clock, workers, event_log, lease_seconds=t.lease_seconds)
+        scheduler = Scheduler(pool, schema, clock, workers, event_log, lease_seconds=t.lease_seconds,
+                              max_pending=t.max_pending)
         n = Notify(scheduler, projector, workers, recorder, tasks=tasks)
         await listen_conn.add_listener(wake_channel(schema), scheduler.wake)
         last = await event_log.last_seq()

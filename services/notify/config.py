@@ -67,6 +67,7 @@ class Transport:
     breaker_reset_seconds: float = 30.0
     lease_seconds: float = 300.0
     concurrency: int = 64
+    max_pending: int = 1000  # claimed alerts waiting in one replica's delivery queues before claiming pauses
 
 
 @dataclass(frozen=True)

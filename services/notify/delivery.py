@@ -55,6 +55,12 @@ class TargetWorker:
         self.slots = asyncio.Semaphore(transport.concurrency)
         self.digests = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self.pending_keys: set[str] = set()  # claimed and handed to this worker, not yet reported
+        self.on_done: Callable[[], None] | None = None  # the scheduler's "room again" check
+
+    def offer(self, claimed: Claimed) -> None:
+        self.pending_keys.add(claimed.item.alert_key)
+        self.queue.put_nowait(claimed)
 
     async def run(self) -> None:
         while True:
@@ -92,8 +98,11 @@ class TargetWorker:
                           self.target.name)
         finally:
             self.slots.release()
-            for _ in batch:
+            for c in batch:
+                self.pending_keys.discard(c.item.alert_key)
                 self.queue.task_done()
+            if self.on_done is not None:
+                self.on_done()
 
     async def deliver(self, items: list[AlertItem]) -> tuple[bool, int, str]:
         """(delivered, attempts, last error). Never raises for a channel failure."""

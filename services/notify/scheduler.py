@@ -6,11 +6,16 @@ A row whose higher level of the same deadline is also due is marked `superseded`
 long outage or a late catch-up the bureau gets the current level, not a burst of stale ones).
 The loop sleeps until the next fire instant or a wake-up (Postgres NOTIFY from the view, or `wake()`);
 it never polls faster than that.
+
+Back-pressure: at most `max_pending` claimed alerts wait in this replica's delivery queues. When a
+receiver is slow or down, claiming stops instead of piling up rows whose leases would run out in
+the queue (and be claimed again — by this replica as a "recovered" duplicate, or by another one).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import uuid
@@ -47,21 +52,34 @@ RETURNING a.*, due.prev_state,
 
 class Scheduler:
     def __init__(self, pool: asyncpg.Pool, schema: str, clock: Clock, workers: dict[str, TargetWorker],
-                 event_log: EventLog, *, lease_seconds: float = 300.0, batch: int = 1000) -> None:
+                 event_log: EventLog, *, lease_seconds: float = 300.0, batch: int = 1000,
+                 max_pending: int | None = None) -> None:
         self.pool, self.schema, self.clock, self.workers = pool, schema, clock, workers
         self.log, self.lease, self.batch = event_log, lease_seconds, batch
+        self.max_pending = max_pending if max_pending is not None else batch
         self.me = f"notify-{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
+        self._full = False
         self.claimed = 0
         self.ticks = 0  # completed claim rounds (tests wait on it instead of sleeping)
+        for worker in workers.values():
+            worker.on_done = self._delivered
 
     def wake(self, *_: object) -> None:
         self._wake.set()
 
-    async def claim(self) -> list[asyncpg.Record]:
+    def pending(self) -> int:
+        return sum(len(w.pending_keys) for w in self.workers.values())
+
+    def _delivered(self) -> None:
+        if self._full and self.pending() <= self.max_pending // 2:
+            self._full = False
+            self._wake.set()
+
+    async def claim(self, limit: int | None = None) -> list[asyncpg.Record]:
         async with self.pool.acquire() as conn:
             rows: list[asyncpg.Record] = await conn.fetch(CLAIM.format(s=self.schema), self.clock.now(),
-                                                          self.batch, self.lease, self.me)
+                                                          limit or self.batch, self.lease, self.me)
         return rows
 
     async def next_instant(self) -> dt.datetime | None:
@@ -73,11 +91,17 @@ class Scheduler:
         return value
 
     async def tick(self) -> int:
-        """Claim what is due now and hand it to the target workers; returns rows claimed."""
-        rows = await self.claim()
+        """Claim what is due now (as much as the queues have room for) and hand it to the target
+        workers; returns rows claimed."""
+        room = min(self.batch, self.max_pending - self.pending())
+        if room <= 0:
+            self._full = True
+            return 0
+        rows = await self.claim(room)
         recovered: list[Claimed] = []
+        mine = set().union(*(w.pending_keys for w in self.workers.values()))
         for r in rows:
-            if r["state"] != "sending":
+            if r["state"] != "sending" or r["alert_key"] in mine:  # still in our queue: the claim renewed its lease
                 continue
             item = AlertItem(r["alert_key"], r["project_id"], r["project_name"] or "", r["kind"], r["ref"],
                              r["level"], r["due_on"], r["department"], r["leader"] or "")
@@ -85,7 +109,7 @@ class Scheduler:
             if c.recovered:
                 recovered.append(c)
             elif r["target"] in self.workers:
-                self.workers[r["target"]].queue.put_nowait(c)
+                self.workers[r["target"]].offer(c)
             else:
                 log.error("alert %s: target %s is no longer configured", r["alert_key"], r["target"])
         if recovered:
@@ -106,13 +130,17 @@ class Scheduler:
             elif worker is not None:
                 log.warning("alert %s: lease expired without a record: sending again (at-least-once window)",
                             c.item.alert_key)
-                worker.queue.put_nowait(c)
+                worker.offer(c)
 
     async def run(self) -> None:
         while True:
             self._wake.clear()
             claimed = await self.tick()
             self.ticks += 1
+            if self._full:  # the queues are full: wait until deliveries make room (or the safety wake)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=SAFETY_WAKE_S)
+                continue
             if claimed >= self.batch:
                 continue
             at = await self.next_instant()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
@@ -78,3 +79,35 @@ async def _all_sent(log: EventLog) -> bool:
 
 async def _sent(log: EventLog, project_id: str) -> list[ev.AlertSent]:
     return [e for e in await alert_events(log, project_id) if isinstance(e, ev.AlertSent)]
+
+
+async def test_a_slow_receiver_makes_the_scheduler_claim_no_more_than_the_queues_can_hold(
+        log: EventLog, replica: Callable[..., Any], receivers: Receivers) -> None:
+    for i in range(30):
+        await append(log, f"S{i}", received(f"项目S{i}"), opened(due=dt.date(2026, 9, 29)))
+    receivers.mode, receivers.slow_seconds = "slow", 0.1  # answers, slowly (timeout is 1 s)
+    clock = ManualClock(START)
+    config = routes_config(receivers, transport={"backoff_initial": 0.05, "backoff_max": 0.2, "timeout_seconds": 1.0,
+                                                 "concurrency": 2, "max_pending": 5, "breaker_failures": 100})
+    async with replica(config, clock) as n:
+        await caught_up(n, log)
+        most = 0
+
+        async def watch() -> None:  # the most claimed-but-undelivered alerts this replica ever held
+            nonlocal most
+            while True:
+                most = max(most, n.scheduler.pending())
+                await asyncio.sleep(0.005)
+
+        watcher = asyncio.create_task(watch())
+        try:
+            await move_to(clock, n, at_local(dt.date(2026, 9, 29), 9))  # 30 red alerts due at once
+            await eventually(lambda: _all_sent_s(log), within=60, what="all 30 delivered and recorded")
+        finally:
+            watcher.cancel()
+        assert 0 < most <= 5
+        assert len({r.body["markdown"]["content"] for r in receivers.got}) == 30  # each once
+
+
+async def _all_sent_s(log: EventLog) -> bool:
+    return all([len(await _sent(log, f"S{i}")) == 1 for i in range(30)])
