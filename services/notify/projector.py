@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass, field
 
 import asyncpg
+import tenacity
 
 from contracts.envelope import Recorded
 from contracts.events import AlertFailed, AlertSent
@@ -41,7 +42,16 @@ class Projector:
         return int(await self.conn.fetchval(f"SELECT seq FROM {self.schema}.position"))
 
     async def apply(self, records: list[Recorded]) -> int:
-        """Apply one batch atomically; returns the new position."""
+        """Apply one batch atomically; returns the new position. A deadlock or serialization failure
+        rolled the whole batch back, so it is simply applied again."""
+        async for attempt in tenacity.AsyncRetrying(
+                stop=tenacity.stop_after_attempt(5), wait=tenacity.wait_exponential(multiplier=0.05, max=1),
+                retry=tenacity.retry_if_exception_type(asyncpg.exceptions.TransactionRollbackError), reraise=True):
+            with attempt:
+                return await self._apply(records)
+        raise AssertionError("unreachable: tenacity re-raises the last failure")
+
+    async def _apply(self, records: list[Recorded]) -> int:
         s = self.schema
         async with self.conn.transaction():
             pos = int(await self.conn.fetchval(f"SELECT seq FROM {s}.position FOR UPDATE"))

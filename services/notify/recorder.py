@@ -15,6 +15,8 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 
 import asyncpg
+import nats.errors
+import tenacity
 
 from contracts.envelope import Envelope
 from contracts.events import AlertFailed, AlertSent, DomainEvent
@@ -64,6 +66,7 @@ class Recorder:
         self.log, self.pool, self.schema, self.max_attempts = event_log, pool, schema, max_attempts
         self.batch = batch
         self.delivered, self.yield_seconds = delivered, yield_seconds
+        self._slots = asyncio.Semaphore(64)
         self.queue: asyncio.Queue[Outcome] = asyncio.Queue()
 
     async def submit(self, outcomes: list[Outcome]) -> None:
@@ -88,15 +91,36 @@ class Recorder:
                 log.exception("recording %d outcomes failed; recovery will settle them", len(batch))
 
     async def record(self, outcomes: list[Outcome]) -> None:
+        """Append each project's records (retrying a failed project a few times: a record that does not
+        land leaves the alert to lease recovery, which may send it again), then settle the rows."""
         by_project: dict[str, list[Outcome]] = defaultdict(list)
         for o in outcomes:
             if o.dry_run:
                 continue
             by_project[o.claimed.item.project_id].append(o)
-        results = await asyncio.gather(*(self._append(pid, os) for pid, os in by_project.items()))
-        seqs = {o.claimed.item.alert_key: seq for (seq, os) in zip(results, by_project.values(), strict=True)
-                for o in os}
-        await self.settle(outcomes, seqs)
+        results = await asyncio.gather(*(self._append_patiently(pid, os) for pid, os in by_project.items()),
+                                       return_exceptions=True)
+        seqs: dict[str, int] = {}
+        failed = 0
+        for result, (pid, os) in zip(results, by_project.items(), strict=True):
+            if isinstance(result, BaseException):
+                failed += len(os)
+                log.error("recording %d outcomes of %s failed (%s); lease recovery will settle them", len(os), pid,
+                          result)
+            else:
+                seqs.update((o.claimed.item.alert_key, result) for o in os)
+        landed = [o for o in outcomes if o.dry_run or o.claimed.item.alert_key in seqs]
+        if landed:
+            await self.settle(landed, seqs)
+
+    async def _append_patiently(self, project_id: str, outcomes: list[Outcome]) -> int:
+        async with self._slots:  # thousands of loads and appends at once only time each other out
+            async for attempt in tenacity.AsyncRetrying(
+                    stop=tenacity.stop_after_attempt(5), wait=tenacity.wait_exponential(multiplier=0.2, max=5),
+                    retry=tenacity.retry_if_exception_type((TimeoutError, nats.errors.Error)), reraise=True):
+                with attempt:
+                    return await self._append(project_id, outcomes)
+        raise AssertionError("unreachable: tenacity re-raises the last failure")
 
     async def _append(self, project_id: str, outcomes: list[Outcome]) -> int:
         for _ in range(self.max_attempts):
@@ -119,10 +143,23 @@ class Recorder:
 
     async def settle(self, outcomes: list[Outcome], seqs: dict[str, int]) -> None:
         """The row follows the record (the view's own consumer would settle it too, a little later)."""
+        rows: list[tuple[object, ...]] = sorted(
+            ((o.claimed.item.alert_key, "dry_run" if o.dry_run else "sent" if o.ok else "failed", o.at,
+              o.error or None, o.attempts, seqs.get(o.claimed.item.alert_key)) for o in outcomes),
+            key=lambda r: str(r[0]))
+        keys = [str(r[0]) for r in rows]
+        async for attempt in tenacity.AsyncRetrying(  # a deadlock with the view's writer: Postgres rolled us back
+                stop=tenacity.stop_after_attempt(5), wait=tenacity.wait_exponential(multiplier=0.05, max=1),
+                retry=tenacity.retry_if_exception_type(asyncpg.exceptions.TransactionRollbackError), reraise=True):
+            with attempt:
+                await self._settle(keys, rows)
+
+    async def _settle(self, keys: list[str], rows: list[tuple[object, ...]]) -> None:
         s = self.schema
-        rows = [(o.claimed.item.alert_key, "dry_run" if o.dry_run else "sent" if o.ok else "failed", o.at,
-                 o.error or None, o.attempts, seqs.get(o.claimed.item.alert_key)) for o in outcomes]
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire() as conn, conn.transaction():
+            # lock in key order (the view's writer does too), then update
+            await conn.execute(f"SELECT 1 FROM {s}.alerts WHERE alert_key = ANY($1) ORDER BY alert_key FOR UPDATE",
+                               keys)
             await conn.execute(
                 f"""UPDATE {s}.alerts a SET state = CASE WHEN a.state = 'sent' THEN 'sent' ELSE r.state END,
                       sent_at = CASE WHEN r.state IN ('sent', 'dry_run') THEN r.at ELSE a.sent_at END,

@@ -102,4 +102,5 @@ async def mark_recorded(conn: asyncpg.Connection, s: str,
               sent_at = coalesce(EXCLUDED.sent_at, {s}.alerts.sent_at),
               error = coalesce(EXCLUDED.error, {s}.alerts.error), recorded_seq = EXCLUDED.recorded_seq,
               claimed_until = NULL
-            WHERE NOT ({s}.alerts.state = 'sent' AND EXCLUDED.state = 'failed')""", rows)
+            WHERE NOT ({s}.alerts.state = 'sent' AND EXCLUDED.state = 'failed')""",
+        sorted(rows, key=lambda r: str(r[0])))  # key order, as the recorder's settle locks: no deadlock

@@ -111,3 +111,39 @@ async def test_a_slow_receiver_makes_the_scheduler_claim_no_more_than_the_queues
 
 async def _all_sent_s(log: EventLog) -> bool:
     return all([len(await _sent(log, f"S{i}")) == 1 for i in range(30)])
+
+
+class _TimesOutOnce:
+    """The event log, except that the first project load times out (a busy server)."""
+
+    def __init__(self, log: EventLog) -> None:
+        self.log, self.failed = log, False
+
+    async def load_project(self, project_id: str) -> Any:
+        if not self.failed:
+            self.failed = True
+            raise TimeoutError("nats: timeout")
+        return await self.log.load_project(project_id)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.log, name)
+
+
+async def test_a_record_that_times_out_is_retried_at_once_not_left_to_lease_recovery(
+        log: EventLog, replica: Callable[..., Any], receivers: Receivers, db: asyncpg.Connection,
+        schema: str) -> None:
+    await append(log, "R1", received(), opened())
+    clock = ManualClock(START)
+    async with replica(routes_config(receivers), clock) as n:  # lease 300 s: recovery would come far too late
+        flaky = _TimesOutOnce(n.recorder.log)
+        n.recorder.log = flaky
+        await caught_up(n, log)
+        await move_to(clock, n, at_local(dt.date(2026, 9, 28), 9))
+
+        async def recorded() -> bool:
+            state = await db.fetchval(f"SELECT state FROM {schema}.alerts WHERE level = 'yellow'")
+            return bool(state == "sent")
+        await eventually(recorded, within=15, what="the yellow alert recorded after one timed-out load")
+        assert flaky.failed
+        assert [type(e) for e in await alert_events(log, "R1")] == [ev.AlertSent]
+        assert len(receivers.got) == 1
