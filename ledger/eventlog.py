@@ -266,6 +266,11 @@ class EventLog:
     async def load_project(self, project_id: str) -> Loaded:
         return await self.load("project", project_id)
 
+    async def read_page(self, seq: int, size: int) -> list[Recorded]:
+        """Up to `size` commits of the whole log from `seq` on, in order (one batched direct get)."""
+        page, _ = await self._batch(f"{self.subjects.prefix}.>", seq, size)
+        return page
+
     async def _batch(self, subject: str, seq: int, batch: int) -> tuple[list[Recorded], bool]:
         """One batched direct get; replies arrive on a shared inbox subscription (no SUB/UNSUB per load)."""
         replies = await self._mux.open()
@@ -276,7 +281,8 @@ class EventLog:
             out: list[Recorded] = []
             more = False
             while True:
-                msg = await asyncio.wait_for(replies.queue.get(), timeout=self.timeout)
+                msg = replies.queue.get_nowait() if not replies.queue.empty() else \
+                    await asyncio.wait_for(replies.queue.get(), timeout=self.timeout)
                 headers = msg.headers or {}
                 status = headers.get("Status")
                 if status == "404":

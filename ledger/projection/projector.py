@@ -82,7 +82,7 @@ class Projector:
             reader = PumpReader(self.log, from_seq=self.applied + 1, until_seq=until_seq)
         else:
             reader = LogReader(self.log, from_seq=self.applied + 1, until_seq=until_seq, follow=follow,
-                               high_water=max(self.batch_size * 4, 20_000))
+                               page=min(self.batch_size, 1000), tail_backlog=max(self.batch_size, 2000))
         await reader.start()
         try:
             while records := await reader.take(self.batch_size):

@@ -67,3 +67,41 @@ async def test_follow_delivers_commits_appended_after_the_reader_started(log: Ev
     await _fill(log, projects=2, per_project=1)
     await asyncio.wait_for(task, timeout=10)
     assert seen == [1, 2, 3]
+
+
+async def test_a_reader_that_falls_behind_holds_a_bounded_buffer_and_still_misses_nothing(log: EventLog) -> None:
+    import asyncio
+
+    from ledger.logreader import LogReader
+    from tests.waiting import eventually
+
+    written = await _fill(log, projects=20, per_project=10)  # 200 commits behind: pages
+    reader = LogReader(log, follow=True, page=40, tail_backlog=60)
+    await reader.start()
+    got: list[int] = []
+    most_held = 0
+    try:
+        while len(got) < len(written):
+            got += [r.seq for r in await reader.take(25)]
+            most_held = max(most_held, len(reader.buffer))
+        assert reader.subscriptions == 0 and reader.pages >= 5  # caught up through pages only
+
+        tail = asyncio.create_task(reader.take(1))  # at the tail: an empty page → push
+
+        async def pushing() -> bool:
+            return reader.subscriptions == 1
+        await eventually(pushing, what="the reader follows by push at the tail")
+        more = await _fill(log, projects=25, per_project=6)  # 150 commits while nobody takes
+        got += [r.seq for r in await tail]
+
+        async def stopped() -> bool:
+            return reader.behind or len(got) + len(reader.buffer) >= 350
+        await eventually(stopped, what="the push consumer stopped at the backlog")
+        assert len(reader.buffer) <= 60
+        while len(got) < len(written) + len(more):
+            got += [r.seq for r in await reader.take(25)]
+            most_held = max(most_held, len(reader.buffer))
+    finally:
+        await reader.close()
+    assert got == [seq for seq, _ in written + more]  # in order, no gap, nothing twice
+    assert most_held <= 60
