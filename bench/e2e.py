@@ -426,11 +426,11 @@ class CatchUp:
     rss_last: dict[str, float] = field(default_factory=dict)
 
 
-async def _int(db: asyncpg.Connection, query: str) -> int:
-    try:
-        return int(await db.fetchval(query) or 0)
-    except (asyncpg.UndefinedTableError, asyncpg.InvalidSchemaNameError):  # the service has not created it yet
+async def _int(db: asyncpg.Connection, table: str, query: str) -> int:
+    """`query`'s number, 0 while the service has not created `table` yet (no error in Postgres' log)."""
+    if await db.fetchval("SELECT to_regclass($1)", table) is None:
         return 0
+    return int(await db.fetchval(query) or 0)
 
 
 async def catch_up(system: System, loaded: Preloaded, hook: Hook, meter: RssMeter, within: float) -> CatchUp:
@@ -443,15 +443,15 @@ async def catch_up(system: System, loaded: Preloaded, hook: Hook, meter: RssMete
     async def quiet() -> bool:
         nonlocal said
         last = await c.last_seq(admin)
-        at = {"projections": await _int(db, "SELECT applied_seq FROM ledger.progress"),
-              "notify view": await _int(db, "SELECT seq FROM notify.position")}
+        at = {"projections": await _int(db, "ledger.progress", "SELECT applied_seq FROM ledger.progress"),
+              "notify view": await _int(db, "notify.position", "SELECT seq FROM notify.position")}
         try:
             info = await js.consumer_info(c.SUBJECTS.events_stream, "stages-react")
             at["stages reactions"] = (info.ack_floor.stream_seq or 0) if info.ack_floor else 0
             reacting = (info.num_pending or 0) + (info.num_ack_pending or 0)
         except nats.js.errors.NotFoundError:
             at["stages reactions"], reacting = 0, 1
-        due = await _int(db, DUE_ALERTS)
+        due = await _int(db, "notify.alerts", DUE_ALERTS)
         now = time.perf_counter()
         for what, seq in at.items():
             if seq >= loaded.end_seq:
