@@ -1,6 +1,6 @@
 """Benchmark: intake's ingest paths against raw JetStream append on the same server and durability.
 
-    .venv/bin/python -m bench.ingest [--count 5000] [--concurrency 64] [--rate 500] [--replicas 1]
+    .venv/bin/python -m bench.ingest [--count 5000] [--concurrency 64] [--rate 500]
 
 Starts its own nats-server (JetStream, sync_interval: always, the generated auth config) and
 Postgres, runs `python -m services.intake` as its own process (as `ledger up` would), then in
@@ -150,8 +150,7 @@ async def main(args: argparse.Namespace) -> None:
            "LEDGER_SOURCES_FILE": str(root / "sources.toml")}
     admin = await nats.connect(server.url, user=ADMIN, password=passwords[ADMIN])
     await provision(admin.jetstream(), SUBJECTS)
-    intakes = [await asyncio.create_subprocess_exec(sys.executable, "-m", "services.intake", env=env)
-               for _ in range(args.replicas)]
+    intake = await asyncio.create_subprocess_exec(sys.executable, "-m", "services.intake", env=env)
     source = await nats.connect(server.url, user=SOURCE.id, password=SOURCE.password,
                                 inbox_prefix=inbox_prefix(SOURCE.id), pending_size=64 << 20)
     try:
@@ -168,7 +167,7 @@ async def main(args: argparse.Namespace) -> None:
         ib_rate, ib_lat, ib_ok = await inbound(source, args.count, args.concurrency)
         steady = await paced(source, args.rate, args.seconds)
         print(f"\nintake ingest benchmark — {args.count} submissions per path, {args.concurrency} concurrent "
-              f"publishers, {size}-byte submissions, sync_interval: always, {args.replicas} intake process(es)")
+              f"publishers, {size}-byte submissions, sync_interval: always")
         print(f"{'path':<40}{'subm/s':>10}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}")
         print(f"{'raw js.publish append':<40}{raw:>10.0f}{1.0:>8.2f}{'':>9}{'':>9}")
         for name, rate, lat, ok in (("request/reply", rr_rate, rr_lat, rr_ok), ("inbound stream → receipt", ib_rate,
@@ -178,9 +177,8 @@ async def main(args: argparse.Namespace) -> None:
         print(f"{f'request/reply at {args.rate}/s for {args.seconds:g}s':<40}{'':>10}{'':>8}"
               f"{pct(steady, 50):>9.2f}{pct(steady, 99):>9.2f}")
     finally:
-        for intake in intakes:
-            intake.terminate()
-            await intake.wait()
+        intake.terminate()
+        await intake.wait()
         await source.close()
         await admin.close()
         pg.stop()
@@ -193,5 +191,4 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--rate", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--replicas", type=int, default=1, help="intake processes (one queue group)")
     asyncio.run(main(parser.parse_args()))
