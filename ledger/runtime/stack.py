@@ -76,7 +76,8 @@ async def start_services(supervisor: Supervisor, settings: Settings, servers: Se
     """Every service in services/ (then `extras`) as a supervised process; `extra_env` goes to each one."""
     passwords = servers.passwords
     env = {**(extra_env or {}), "LEDGER_NATS_URL": servers.nats_url, "LEDGER_DATABASE_URL": servers.database_url,
-           "LEDGER_PREFIX": settings.prefix, "LEDGER_SOURCES_FILE": str(ensure_demo_sources(sources_file(settings))),
+           "LEDGER_PREFIX": settings.prefix, "LEDGER_DATA_DIR": str(settings.data_dir.resolve()),
+           "LEDGER_SOURCES_FILE": str(ensure_demo_sources(sources_file(settings))),
            **api_env(settings)}
     specs = [with_identity(spec, passwords) for spec in service_specs(env)]  # each its own identity, api too
     specs += [ServiceSpec(name=n, argv=tuple(argv), env=identity_env(env, ADMIN, passwords)) for n, argv in extras]
