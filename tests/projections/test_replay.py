@@ -18,6 +18,7 @@ from ledger.projection.build import build
 from ledger.projection.certificate import certificate
 from tests.projections.live import caught_up, live_projector
 from tests.projections.workload import append_all, commits
+from tests.waiting import eventually
 
 
 async def test_as_of_t_equals_a_ledger_built_only_from_what_was_recorded_up_to_t(
@@ -130,6 +131,10 @@ async def test_an_audit_build_and_the_live_ledger_are_compared_at_the_same_seque
         audit = await build(conn, log, name="audit_now", switch=False)
         await append_all(log.nc, log.subjects, stream)  # the live ledger moves on; the audit build does not
         live = str(await conn.fetchval("SELECT schema FROM ledger_meta.live"))
+
+        async def live_moved_on() -> bool:
+            return int(await conn.fetchval(f'SELECT applied_seq FROM "{live}".progress')) > audit.applied_seq
+        await eventually(live_moved_on, what="the live ledger past the audit build")
 
         seq, audit_cert, live_cert = await same_point_certificates(conn, log, audit.schema, live)
 
