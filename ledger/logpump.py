@@ -32,7 +32,7 @@ from nats.js import api
 
 from contracts.codec import decode_commit
 from contracts.envelope import Recorded
-from ledger.logtime import from_unix_nanos
+from ledger.logtime import ack_fields, from_unix_nanos
 
 if TYPE_CHECKING:
     from ledger.eventlog import EventLog
@@ -46,13 +46,6 @@ _ENV = ("LEDGER_PUMP_URL", "LEDGER_PUMP_USER", "LEDGER_PUMP_PASSWORD", "LEDGER_P
 
 class PumpError(RuntimeError):
     """The reader process failed; its stderr says why."""
-
-
-def ack_fields(reply: str) -> tuple[int, int, int]:
-    """(stream sequence, recorded unix nanos, pending) from a $JS.ACK subject (v1 and v2 layouts)."""
-    tokens = reply.split(".")
-    base = 5 if len(tokens) == 9 else 7
-    return int(tokens[base]), int(tokens[base + 2]), int(tokens[base + 3])
 
 
 def connection_env(log: EventLog) -> dict[str, str]:

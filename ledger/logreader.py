@@ -23,19 +23,12 @@ from nats.js import api
 
 from contracts.codec import decode_commit, sha256_hex
 from contracts.envelope import Recorded
-from ledger.logtime import from_unix_nanos
+from ledger.logtime import ack_fields, from_unix_nanos
 
 if TYPE_CHECKING:
     from ledger.eventlog import EventLog
 
 _LAGGING_RETRIES = 200  # ~10 s: a replica behind the leader answered a page short of the stop
-
-
-def _ack_fields(reply: str) -> tuple[int, int]:
-    """(stream sequence, recorded unix nanos) of a $JS.ACK subject (v1 and v2 layouts)."""
-    tokens = reply.split(".")
-    base = 5 if len(tokens) == 9 else 7
-    return int(tokens[base]), int(tokens[base + 2])
 
 
 class LogReader:
@@ -129,7 +122,7 @@ class LogReader:
     async def _on(self, msg: Msg) -> None:
         if self.behind or not self.pushing or not msg.reply:
             return
-        seq, nanos = _ack_fields(msg.reply)
+        seq, nanos, _ = ack_fields(msg.reply)
         if seq < self.next_seq:
             return  # already had it (a consumer reset)
         if seq > self.next_seq or (self.stop is not None and seq > self.stop):

@@ -29,8 +29,14 @@ def from_unix_nanos(nanos: int) -> dt.datetime:
     return _EPOCH + dt.timedelta(microseconds=nanos // 1000)
 
 
-def ack_subject_time(reply: str) -> dt.datetime:
-    """Recorded time from a JetStream ack subject ($JS.ACK.…, v1 and v2 token layouts)."""
+def ack_fields(reply: str) -> tuple[int, int, int]:
+    """(stream sequence, recorded unix nanos, pending) from a JetStream ack subject ($JS.ACK.…, v1 and
+    v2 token layouts)."""
     tokens = reply.split(".")
-    index = 7 if len(tokens) == 9 else 9
-    return from_unix_nanos(int(tokens[index]))
+    base = 5 if len(tokens) == 9 else 7
+    return int(tokens[base]), int(tokens[base + 2]), int(tokens[base + 3])
+
+
+def ack_subject_time(reply: str) -> dt.datetime:
+    """Recorded time from a JetStream ack subject."""
+    return from_unix_nanos(ack_fields(reply)[1])

@@ -11,6 +11,7 @@ import nats.errors
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
+from ledger.runtime.auth import inbox_prefix
 from ledger.settings import Settings
 
 
@@ -39,9 +40,9 @@ def operator_identity(settings: Settings) -> tuple[str | None, str | None]:
 
 
 def own_inbox(user: str | None) -> str | None:
-    """`_INBOX.<user>` (as ledger.runtime.auth.inbox_prefix) when the name is one subject token, else None."""
+    """The identity's own reply inbox (auth.inbox_prefix) when its name is one subject token, else None."""
     if user and user.replace("_", "").replace("-", "").isalnum() and user.isascii():
-        return f"_INBOX.{user}"
+        return inbox_prefix(user)
     return None
 
 

@@ -6,8 +6,9 @@ import pytest
 
 from contracts.envelope import Recorded
 from ledger.eventlog import EventLog
-from ledger.logpump import PumpError, PumpReader, ack_fields
+from ledger.logpump import PumpError, PumpReader
 from ledger.logreader import LogReader
+from ledger.logtime import ack_fields
 from tests.eventlog.test_replay import _fill
 
 
