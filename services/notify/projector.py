@@ -12,7 +12,6 @@ import logging
 from dataclasses import dataclass, field
 
 import asyncpg
-import tenacity
 
 from contracts.envelope import Recorded
 from contracts.events import AlertFailed, AlertSent
@@ -22,7 +21,7 @@ from services.notify.config import NotifyConfig
 from services.notify.deadlines import Deadline, ProjectInfo, evolve
 from services.notify.policy import AlertPolicy
 from services.notify.schema import wake_channel
-from services.notify.store import load_views, mark_recorded, save_deadlines, save_projects
+from services.notify.store import load_views, mark_recorded, rollback_retry, save_deadlines, save_projects
 
 log = logging.getLogger("notify.projector")
 
@@ -44,12 +43,8 @@ class Projector:
     async def apply(self, records: list[Recorded]) -> int:
         """Apply one batch atomically; returns the new position. A deadlock or serialization failure
         rolled the whole batch back, so it is simply applied again."""
-        async for attempt in tenacity.AsyncRetrying(
-                stop=tenacity.stop_after_attempt(5), wait=tenacity.wait_exponential(multiplier=0.05, max=1),
-                retry=tenacity.retry_if_exception_type(asyncpg.exceptions.TransactionRollbackError), reraise=True):
-            with attempt:
-                return await self._apply(records)
-        raise AssertionError("unreachable: tenacity re-raises the last failure")
+        position: int = await rollback_retry()(self._apply, records)
+        return position
 
     async def _apply(self, records: list[Recorded]) -> int:
         s = self.schema

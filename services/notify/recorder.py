@@ -23,6 +23,7 @@ from contracts.events import AlertFailed, AlertSent, DomainEvent
 from ledger.eventlog import ConcurrencyConflict, EventLog, Loaded, next_commit
 from ledger.ids import event_id_for
 from services.notify.delivery import Outcome
+from services.notify.store import rollback_retry
 
 log = logging.getLogger("notify.recorder")
 SOURCE = "notify"
@@ -101,10 +102,8 @@ class Recorder:
         results = await asyncio.gather(*(self._append_patiently(pid, os) for pid, os in by_project.items()),
                                        return_exceptions=True)
         seqs: dict[str, int] = {}
-        failed = 0
         for result, (pid, os) in zip(results, by_project.items(), strict=True):
             if isinstance(result, BaseException):
-                failed += len(os)
                 log.error("recording %d outcomes of %s failed (%s); lease recovery will settle them", len(os), pid,
                           result)
             else:
@@ -115,12 +114,11 @@ class Recorder:
 
     async def _append_patiently(self, project_id: str, outcomes: list[Outcome]) -> int:
         async with self._slots:  # thousands of loads and appends at once only time each other out
-            async for attempt in tenacity.AsyncRetrying(
-                    stop=tenacity.stop_after_attempt(5), wait=tenacity.wait_exponential(multiplier=0.2, max=5),
-                    retry=tenacity.retry_if_exception_type((TimeoutError, nats.errors.Error)), reraise=True):
-                with attempt:
-                    return await self._append(project_id, outcomes)
-        raise AssertionError("unreachable: tenacity re-raises the last failure")
+            seq: int = await tenacity.AsyncRetrying(
+                stop=tenacity.stop_after_attempt(5), wait=tenacity.wait_exponential(multiplier=0.2, max=5),
+                retry=tenacity.retry_if_exception_type((TimeoutError, nats.errors.Error)),
+                reraise=True)(self._append, project_id, outcomes)
+            return seq
 
     async def _append(self, project_id: str, outcomes: list[Outcome]) -> int:
         for _ in range(self.max_attempts):
@@ -147,12 +145,7 @@ class Recorder:
             ((o.claimed.item.alert_key, "dry_run" if o.dry_run else "sent" if o.ok else "failed", o.at,
               o.error or None, o.attempts, seqs.get(o.claimed.item.alert_key)) for o in outcomes),
             key=lambda r: str(r[0]))
-        keys = [str(r[0]) for r in rows]
-        async for attempt in tenacity.AsyncRetrying(  # a deadlock with the view's writer: Postgres rolled us back
-                stop=tenacity.stop_after_attempt(5), wait=tenacity.wait_exponential(multiplier=0.05, max=1),
-                retry=tenacity.retry_if_exception_type(asyncpg.exceptions.TransactionRollbackError), reraise=True):
-            with attempt:
-                await self._settle(keys, rows)
+        await rollback_retry()(self._settle, [str(r[0]) for r in rows], rows)
 
     async def _settle(self, keys: list[str], rows: list[tuple[object, ...]]) -> None:
         s = self.schema

@@ -71,6 +71,9 @@ class Scheduler:
     def pending(self) -> int:
         return sum(len(w.pending_keys) for w in self.workers.values())
 
+    def _holding(self, key: str) -> bool:
+        return any(key in w.pending_keys for w in self.workers.values())
+
     def _delivered(self) -> None:
         if self._full and self.pending() <= self.max_pending // 2:
             self._full = False
@@ -99,9 +102,8 @@ class Scheduler:
             return 0
         rows = await self.claim(room)
         recovered: list[Claimed] = []
-        mine = set().union(*(w.pending_keys for w in self.workers.values()))
         for r in rows:
-            if r["state"] != "sending" or r["alert_key"] in mine:  # still in our queue: the claim renewed its lease
+            if r["state"] != "sending" or self._holding(r["alert_key"]):  # still in our queue: lease renewed
                 continue
             item = AlertItem(r["alert_key"], r["project_id"], r["project_name"] or "", r["kind"], r["ref"],
                              r["level"], r["due_on"], r["department"], r["leader"] or "")

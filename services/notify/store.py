@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterable
 
 import asyncpg
+import tenacity
 
 from contracts.events import AlertFailed, AlertSent
 from ledger.workdays import UnknownYear, WorkingCalendar
@@ -16,6 +17,15 @@ from services.notify.levels import RANK, plan
 from services.notify.policy import AlertPolicy
 
 log = logging.getLogger("notify.store")
+
+
+def rollback_retry() -> tenacity.AsyncRetrying:
+    """Run a transaction again when Postgres rolled it back (deadlock, serialization failure): the
+    recorder's settle and the view's writer both touch alert rows; each lock key order, and this
+    covers what remains."""
+    return tenacity.AsyncRetrying(
+        stop=tenacity.stop_after_attempt(5), wait=tenacity.wait_exponential(multiplier=0.05, max=1),
+        retry=tenacity.retry_if_exception_type(asyncpg.exceptions.TransactionRollbackError), reraise=True)
 
 
 def alert_key(deadline_id: str, due_on: dt.date, level: str, target: str) -> str:
