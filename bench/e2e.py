@@ -50,6 +50,7 @@ import psutil  # type: ignore[import-untyped]
 from nats.aio.client import Client as NATS
 from nats.js import api
 
+from bench.raw import js_append_rate
 from contracts.receipts import Accepted
 from ledger.natsconn import sources_file
 from ledger.runtime.auth import ADMIN, inbox_prefix, load_sources
@@ -312,15 +313,7 @@ async def raw_limits(system: System, count: int, concurrency: int) -> Raw:
     prefix = f"benchraw{name[-6:].lower()}"
     await js.add_stream(api.StreamConfig(name=name, subjects=[f"{prefix}.*"], num_replicas=system.replicas))
     payload = c.application("RAW-1")
-    queue = iter(range(count))
-
-    async def worker() -> None:
-        for i in queue:
-            await js.publish(f"{prefix}.{i % 1000}", payload, headers={"Nats-Msg-Id": f"r{i}"})
-
-    t = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    append = count / (time.perf_counter() - t)
+    append = await js_append_rate(js, prefix, payload, count, concurrency)
 
     total = (await js.stream_info(c.SUBJECTS.events_stream)).state.messages
     got = 0

@@ -27,6 +27,7 @@ import nats
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
+from bench.raw import js_append_rate
 from contracts.subjects import Subjects
 from ledger.eventlog import provision
 from ledger.runtime.auth import ADMIN, Source, ensure_secrets, inbox_prefix, render_authorization
@@ -51,16 +52,7 @@ def pct(values: list[float], q: float) -> float:
 async def raw_append(nc: NATS, count: int, concurrency: int, size: int) -> float:
     js = nc.jetstream()
     await js.add_stream(name="BENCH_RAW", subjects=["benchraw.*"])
-    payload = b"x" * size
-    queue = iter(range(count))
-
-    async def worker() -> None:
-        for i in queue:
-            await js.publish(f"benchraw.{i % 1000}", payload, headers={"Nats-Msg-Id": f"r{i}"})
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return count / (time.perf_counter() - started)
+    return await js_append_rate(js, "benchraw", b"x" * size, count, concurrency)
 
 
 async def request_reply(nc: NATS, count: int, concurrency: int) -> tuple[float, list[float], int]:
