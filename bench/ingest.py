@@ -1,6 +1,7 @@
 """Benchmark: intake's ingest paths against raw JetStream append on the same server and durability.
 
-    .venv/bin/python -m bench.ingest [--count 5000] [--concurrency 64] [--rate 500]
+    .venv/bin/python -m bench.ingest [--count 5000] [--concurrency 64] [--rate 500] [--replicas 1]
+                                     [--paths rr,inbound,paced] [--profile DIR]
 
 Starts its own nats-server (JetStream, sync_interval: always, the generated auth config) and
 Postgres, runs `python -m services.intake` as its own process (as `ledger up` would), then in
@@ -8,6 +9,9 @@ one run measures: raw js.publish appends (N concurrent publishers, same payload 
 reply submissions (N concurrent publishers, each a new project); fire-and-forget through the
 inbound stream (N concurrent publishers, receipts awaited on the receipts subject); and receipt
 latency at a steady --rate submissions/s. Prints submissions/s, p50/p99 latency, ratio to raw.
+--paths picks the phases (raw always runs: it is the baseline); --replicas starts that many intake
+processes (one queue group); --profile DIR records each intake process with py-spy (raw, collapsed
+stacks, DIR/intake-<n>.txt) from readiness to the end of the last phase.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import argparse
 import asyncio
 import itertools
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -125,6 +130,15 @@ async def paced(nc: NATS, rate: int, seconds: float) -> list[float]:
     return latencies
 
 
+async def relay(process: asyncio.subprocess.Process, ready: asyncio.Event) -> None:
+    """Pass an intake's log through to ours; set `ready` at its 'intake ready' line."""
+    assert process.stderr is not None
+    async for line in process.stderr:
+        sys.stderr.buffer.write(line)
+        if b"intake ready" in line:
+            ready.set()
+
+
 async def main(args: argparse.Namespace) -> None:
     root = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     passwords = ensure_secrets(root / "auth")
@@ -142,7 +156,11 @@ async def main(args: argparse.Namespace) -> None:
            "LEDGER_SOURCES_FILE": str(root / "sources.toml")}
     admin = await nats.connect(server.url, user=ADMIN, password=passwords[ADMIN])
     await provision(admin.jetstream(), SUBJECTS)
-    intake = await asyncio.create_subprocess_exec(sys.executable, "-m", "services.intake", env=env)
+    intakes = [await asyncio.create_subprocess_exec(sys.executable, "-m", "services.intake", env=env,
+                                                    stderr=asyncio.subprocess.PIPE) for _ in range(args.replicas)]
+    ready = [asyncio.Event() for _ in intakes]
+    relays = [asyncio.create_task(relay(p, r)) for p, r in zip(intakes, ready, strict=True)]
+    spies: list[asyncio.subprocess.Process] = []
     source = await nats.connect(server.url, user=SOURCE.id, password=SOURCE.password,
                                 inbox_prefix=inbox_prefix(SOURCE.id), pending_size=64 << 20)
     try:
@@ -153,24 +171,41 @@ async def main(args: argparse.Namespace) -> None:
                     break
                 except (nats.errors.NoRespondersError, nats.errors.TimeoutError):
                     await asyncio.sleep(0.1)
+        async with asyncio.timeout(60):  # every replica ready (one answered above)
+            for r in ready:
+                await r.wait()
         size = len(body())
         raw = await raw_append(admin, args.count, args.concurrency, size)
-        rr_rate, rr_lat, rr_ok = await request_reply(source, args.count, args.concurrency)
-        ib_rate, ib_lat, ib_ok = await inbound(source, args.count, args.concurrency)
-        steady = await paced(source, args.rate, args.seconds)
+        if args.profile:
+            args.profile.mkdir(parents=True, exist_ok=True)
+            spies = [await asyncio.create_subprocess_exec(
+                str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(p.pid), "--format", "raw",
+                "--rate", "250", "--nonblocking", "-o", str(args.profile / f"intake-{n}.txt"),
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL) for n, p in enumerate(intakes)]
+        results = []
+        if "rr" in args.paths:
+            results.append(("request/reply", *await request_reply(source, args.count, args.concurrency)))
+        if "inbound" in args.paths:
+            results.append(("inbound stream → receipt", *await inbound(source, args.count, args.concurrency)))
+        steady = await paced(source, args.rate, args.seconds) if "paced" in args.paths else []
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)
+            await spy.wait()
         print(f"\nintake ingest benchmark — {args.count} submissions per path, {args.concurrency} concurrent "
-              f"publishers, {size}-byte submissions, sync_interval: always")
+              f"publishers, {size}-byte submissions, sync_interval: always, {args.replicas} intake process(es)")
         print(f"{'path':<40}{'subm/s':>10}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}")
         print(f"{'raw js.publish append':<40}{raw:>10.0f}{1.0:>8.2f}{'':>9}{'':>9}")
-        for name, rate, lat, ok in (("request/reply", rr_rate, rr_lat, rr_ok), ("inbound stream → receipt", ib_rate,
-                                                                                ib_lat, ib_ok)):
+        for name, rate, lat, ok in results:
             print(f"{name + f' ({ok} accepted)':<40}{rate:>10.0f}{rate / raw:>8.2f}{pct(lat, 50):>9.2f}"
                   f"{pct(lat, 99):>9.2f}")
-        print(f"{f'request/reply at {args.rate}/s for {args.seconds:g}s':<40}{'':>10}{'':>8}"
-              f"{pct(steady, 50):>9.2f}{pct(steady, 99):>9.2f}")
+        if steady:
+            print(f"{f'request/reply at {args.rate}/s for {args.seconds:g}s':<40}{'':>10}{'':>8}"
+                  f"{pct(steady, 50):>9.2f}{pct(steady, 99):>9.2f}")
     finally:
-        intake.terminate()
-        await intake.wait()
+        for intake in intakes:
+            intake.terminate()
+            await intake.wait()
+        await asyncio.gather(*relays, return_exceptions=True)
         await source.close()
         await admin.close()
         pg.stop()
@@ -183,4 +218,8 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--rate", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--replicas", type=int, default=1, help="intake processes (one queue group)")
+    parser.add_argument("--paths", type=lambda v: set(v.split(",")), default={"rr", "inbound", "paced"},
+                        help="phases to run after raw: any of rr,inbound,paced (default all)")
+    parser.add_argument("--profile", type=Path, default=None, help="py-spy each intake process into this folder")
     asyncio.run(main(parser.parse_args()))
