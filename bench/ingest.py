@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import itertools
 import os
+import shutil
 import signal
 import statistics
 import sys
@@ -210,6 +211,7 @@ async def main(args: argparse.Namespace) -> None:
         await admin.close()
         pg.stop()
         server.stop()
+        shutil.rmtree(root, ignore_errors=True)  # its nats and Postgres data: ~100 MB a run
 
 
 if __name__ == "__main__":
