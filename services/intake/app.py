@@ -1,7 +1,8 @@
 """Composition root: connections, streams, the key index and the FastStream subscribers.
 
-- request/reply on `<prefix>.intake.*.submit` (core NATS, `max_workers` concurrent handlers);
-  the source id is the subject's third token, which the server's permissions enforce;
+- request/reply on `<prefix>.intake.*.submit` (core NATS, `request_workers` concurrent handlers;
+  a plain nats-py subscription, requests.py says why); the source id is the subject's third
+  token, which the server's permissions enforce;
 - fire-and-forget: durable pull consumer `intake` on the inbound work-queue stream, batches
   with manual acks — a message is acked only after its receipt is published, and naked with a
   delay after a transient outcome, so nothing is lost while intake or stages is down.
@@ -23,6 +24,7 @@ from faststream import AckPolicy
 from faststream.message import StreamMessage
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.security import SASLPlaintext
+from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
 from contracts.codec import encode
@@ -33,6 +35,7 @@ from ledger.settings import Settings
 from services.intake import streams
 from services.intake.handlers import Ports, answer, settle
 from services.intake.index import Indexer, KeyIndex
+from services.intake.requests import RequestServer
 from services.intake.sinks import SUBJECT_HEADER, ReceiptStream, RejectedStream, StagesClient
 from services.intake.validate import parse
 
@@ -58,25 +61,30 @@ class Running:
     ports: Ports
     indexer: Indexer
     broker: NatsBroker
+    requests: RequestServer
+
+
+def request_server(nc: NATS, config: IntakeConfig, ports: Ports, rejected: RejectedStream) -> RequestServer:
+    async def on_submit(msg: Msg) -> bytes:
+        subject = msg.subject
+        receipt = await answer(msg.data, subject.split(".")[-2], ports, rejected, {SUBJECT_HEADER: subject})
+        return encode(receipt)
+
+    # one replica answers each request (queue group)
+    return RequestServer(nc, config.settings.subjects.submit("*"), DURABLE, on_submit,
+                         max_inflight=config.request_workers)
 
 
 def build_broker(config: IntakeConfig, ports: Ports, rejected: RejectedStream, receipts: ReceiptStream) -> NatsBroker:
     settings, subjects = config.settings, config.settings.subjects
     security = SASLPlaintext(username=settings.nats_user, password=settings.nats_password or "") \
         if settings.nats_user else None
-    # apply_types=False and the `_raw` decoder: handlers get nats-py's message(s) as their one
+    # apply_types=False and the `_raw` decoder: the handler gets nats-py's messages as its one
     # argument. With FastDepends, injecting the message (Context("message"), a sync custom field)
-    # ran in anyio's thread pool for every message: a thread hop per submission and GIL
-    # contention that cost a third of intake's CPU under load.
+    # ran in anyio's thread pool for every message: a thread hop per message and GIL contention
+    # that cost a third of intake's CPU under load.
     broker = NatsBroker(settings.nats_url or "", security=security, connect_timeout=5, logger=None, name="intake",
                         apply_types=False)
-
-    @broker.subscriber(subjects.submit("*"), queue=DURABLE, max_workers=config.request_workers,  # one replica answers
-                       decoder=_raw)
-    async def on_submit(msg: Msg) -> bytes:
-        subject = msg.subject
-        receipt = await answer(msg.data, subject.split(".")[-2], ports, rejected, {SUBJECT_HEADER: subject})
-        return encode(receipt)
 
     @broker.subscriber(
         f"{subjects.prefix}.inbound.*",
@@ -93,7 +101,7 @@ def build_broker(config: IntakeConfig, ports: Ports, rejected: RejectedStream, r
 
 
 async def _raw(message: StreamMessage[Any]) -> Any:
-    """The decoder of both subscribers: nats-py's message (or a batch's list of them), untouched."""
+    """The inbound subscriber's decoder: the batch's nats-py messages, untouched."""
     return message.raw_message
 
 
@@ -129,6 +137,7 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
     pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=8, reset=_keep)
     tasks: list[asyncio.Task[None]] = []
     broker: NatsBroker | None = None
+    requests: RequestServer | None = None
     try:
         await streams.provision(nc.jetstream(), subjects)
         index = KeyIndex(pool, config.schema)
@@ -139,12 +148,18 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
         await _until_fresh(indexer, tasks, config.start_timeout)
         ports = Ports(log=log, keys=index, freshness=indexer, clock=config.clock, allowed=config.allowed,
                       stages=StagesClient(nc, subjects, timeout=config.stages_timeout))
-        broker = build_broker(config, ports, RejectedStream(nc, subjects), ReceiptStream(nc, subjects))
+        rejected = RejectedStream(nc, subjects)
+        broker = build_broker(config, ports, rejected, ReceiptStream(nc, subjects))
         await broker.start()
+        requests = request_server(nc, config, ports, rejected)
+        await requests.start()
         # Ready only once the server holds every subscription (a flush is not: see confirm_subscriptions)
         await confirm_subscriptions(broker.connection)
-        yield Running(ports=ports, indexer=indexer, broker=broker)
+        await confirm_subscriptions(nc)
+        yield Running(ports=ports, indexer=indexer, broker=broker, requests=requests)
     finally:
+        if requests is not None:
+            await requests.stop()
         if broker is not None:
             await broker.stop()
         for task in tasks:
