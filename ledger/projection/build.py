@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gc
+from collections.abc import Iterator
 from typing import Literal
 
 import asyncpg
@@ -66,11 +68,30 @@ async def build(
     schema = await catalog.new_build(conn, name=name, kind="building" if switch else kind, as_of=as_of,
                                      as_of_by=by if as_of else None, indexes=False, hold=True)
     try:
-        return await _fill(conn, log, schema, as_of=as_of, by=by, until_seq=until_seq, switch=switch,
-                           progress=progress, batch_size=batch_size, pump=pump, abandoned=abandoned)
+        with _cyclic_gc_paused():
+            return await _fill(conn, log, schema, as_of=as_of, by=by, until_seq=until_seq, switch=switch,
+                               progress=progress, batch_size=batch_size, pump=pump, abandoned=abandoned)
     finally:
         with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):  # a dead session holds none
             await catalog.release_build(conn, schema)
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a build runs.
+
+    A build keeps every project it has folded in memory (millions of objects at 1 M events), and
+    the collector's full passes rescanned them over and over: a third of the process's CPU in a
+    200 k-event rebuild. The fold itself makes no reference cycles; reference counting frees its
+    garbage as before, and the collector resumes (and catches up) when the build ends.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 async def _fill(conn: asyncpg.Connection, log: EventLog, schema: str, *, as_of: dt.datetime | None, by: By,

@@ -7,6 +7,14 @@ schema at start, records at or below it are skipped, and a jump past it is refus
 Pipelined: batch N+1 is folded (Python, one core) while batch N commits (Postgres, the other
 core). At most one write is in flight, so commits stay in order; each batch's rows are a snapshot
 taken right after its fold; the connection is drained before any read of the schema.
+
+A fresh build (a rebuild or an as-of build into an empty schema) writes its ledger rows once, not
+per batch: while it is fresh every project it touches is in memory, so the batches carry only the
+archive, the additive figures and the applied sequence, and the projects, stages and blockers are
+COPYed once when the run ends (or when the cache outgrows its limit; from then on the build
+upserts per batch like the live one). A fresh build is never resumed: until it is finished it
+holds its advisory lock, and one whose session died is dropped as abandoned (catalog), so the rows
+it had not yet written cannot be seen.
 """
 
 from __future__ import annotations
@@ -62,6 +70,7 @@ class Projector:
         self.events = 0
         self.frontier = Frontier()
         self._inflight: asyncio.Task[None] | None = None
+        self._unwritten = Batch(prev_seq=0)  # fresh: what the batches folded but did not write yet
 
     async def load_position(self) -> int:
         row = await self.conn.fetchrow(
@@ -91,6 +100,7 @@ class Projector:
                 if progress is not None:
                     progress(self.applied, self.events)
             await self._drain()
+            await self._write_unwritten()
         finally:
             await reader.close()
             if self._inflight is not None and not self._inflight.done():
@@ -129,12 +139,19 @@ class Projector:
             if n % 512 == 0:
                 await asyncio.sleep(0)  # let the write in flight send its next statement
         checkpoint = self.checkpoint(batch.last_seq, frontier) if self.checkpoint is not None else None
-        rows = rows_of(batch)
+        if self.fresh:  # the rows are written once, at the end (see the module's doc)
+            self._unwritten.projects.update(batch.projects)
+            self._unwritten.stages |= batch.stages
+            self._unwritten.blockers |= batch.blockers
+            rows: Rows = {}
+        else:
+            rows = rows_of(batch)
         await self._drain()
         self.folded, self.frontier = batch.last_seq, frontier
         self._inflight = asyncio.create_task(self._commit(batch, rows, frontier, checkpoint))
         if len(self.cache) > self.cache_limit:
             await self._drain()
+            await self._write_unwritten()
             self.cache.clear()
             self.fresh = False  # from now on a miss may be a project already in the schema
 
@@ -142,6 +159,12 @@ class Projector:
         await self.writer.write(batch, rows, frontier, checkpoint)
         self.applied = batch.last_seq
         self.events += batch.events
+
+    async def _write_unwritten(self) -> None:
+        """Fresh build: COPY the ledger rows of every project folded so far (each exactly once)."""
+        if self._unwritten.projects:
+            await self.writer.write_new_rows(rows_of(self._unwritten))
+        self._unwritten = Batch(prev_seq=0)
 
     async def _drain(self) -> None:
         """Wait for the write in flight; its failure surfaces here (and stops the run)."""

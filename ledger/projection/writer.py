@@ -102,6 +102,13 @@ class Writer:
                                         f"(LIKE {q(self.schema)}.{table}) ON COMMIT DELETE ROWS")
             self._staged = True
 
+    async def write_new_rows(self, rows: Rows) -> None:
+        """A fresh build's ledger rows, none of them in the schema yet: plain COPY, one transaction."""
+        async with self.conn.transaction():
+            for table in _UPSERTED:
+                if rows[table]:
+                    await self.conn.copy_records_to_table(table, schema_name=self.schema, records=rows[table])
+
     async def write(self, batch: Batch, rows: Rows, frontier: Frontier, checkpoint: Checkpoint | None = None) -> None:
         """Commit one batch; `rows` is the snapshot rows_of(batch) took right after the fold."""
         await self._stage_tables()
@@ -118,7 +125,7 @@ class Writer:
             if batch.archive:
                 await conn.copy_records_to_table("archive", schema_name=self.schema, records=batch.archive)
             for table in _UPSERTED:
-                if rows[table]:
+                if rows.get(table):
                     await conn.copy_records_to_table(f"stg_{table}", records=rows[table])
                     await conn.execute(self._upsert[table])
             if batch.department_month:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 
 import asyncpg
 import pytest
@@ -11,8 +12,10 @@ from contracts.envelope import Commit, Envelope
 from contracts.events import CalendarPublished
 from contracts.types import GENESIS_HASH
 from ledger.eventlog import EventLog
+from ledger.projection import catalog
 from ledger.projection.build import build
 from ledger.projection.certificate import certificate
+from ledger.projection.projector import Projector
 from tests.factories import T0
 from tests.projections.conftest import fill
 
@@ -45,6 +48,7 @@ async def test_a_build_projects_every_event_into_the_archive_and_the_ledger(
     assert await conn.fetchval("SELECT count(*) FROM ledger.alerts") > 0
     ranked = await conn.fetch("SELECT rank, on_time_rate FROM ledger.department_month ORDER BY month, rank")
     assert ranked[0]["rank"] == 1
+    assert gc.isenabled()  # the build pauses the cyclic collector only while it runs
 
 
 async def test_two_builds_of_the_same_log_have_the_same_certificate_whatever_the_batch_size(
@@ -54,6 +58,22 @@ async def test_two_builds_of_the_same_log_have_the_same_certificate_whatever_the
     first = await build(conn, log, batch_size=97, switch=False, name="audit_a")
     second = await build(conn, log, batch_size=5000)
     assert first.certificate == second.certificate == await certificate(conn, second.schema)
+
+
+async def test_a_fresh_build_whose_projects_outgrow_its_cache_writes_the_same_ledger(
+    log: EventLog, conn: asyncpg.Connection
+) -> None:
+    # A fresh build writes its ledger rows once at the end; when the cache overflows it writes them
+    # early and goes on with per-batch upserts, loading evicted projects back from the schema.
+    await fill(log, 2000)
+    whole = await build(conn, log, switch=False, name="audit_whole")
+    schema = await catalog.new_build(conn, name="audit_small_cache", kind="audit")
+    projector = Projector(conn, log, schema, fresh=True, batch_size=97, cache_limit=25)
+    assert await projector.run(until_seq=await log.last_seq()) == whole.applied_seq
+    assert not projector.fresh  # the overflow path was taken
+    assert await conn.fetchval(f"SELECT count(*) FROM {schema}.projects") == await conn.fetchval(
+        "SELECT count(*) FROM audit_whole.projects") > 25
+    assert await certificate(conn, schema) == whole.certificate
 
 
 async def test_the_archive_refuses_update_delete_and_truncate(log: EventLog, conn: asyncpg.Connection) -> None:
