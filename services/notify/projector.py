@@ -21,7 +21,14 @@ from services.notify.config import NotifyConfig
 from services.notify.deadlines import Deadline, ProjectInfo, evolve
 from services.notify.policy import AlertPolicy
 from services.notify.schema import wake_channel
-from services.notify.store import load_views, mark_recorded, rollback_retry, save_deadlines, save_projects
+from services.notify.store import (
+    load_views,
+    mark_recorded,
+    open_deadline_projects,
+    rollback_retry,
+    save_deadlines,
+    save_projects,
+)
 
 log = logging.getLogger("notify.projector")
 
@@ -53,11 +60,14 @@ class Projector:
             fresh = [r for r in records if r.seq > pos]
             if not fresh:
                 return pos
-            for r in fresh:
-                if r.commit.kind == "calendar":
-                    self.calendar.current = apply_published(self.calendar.current, r)
+            calendars = [r for r in fresh if r.commit.kind == "calendar"]
+            for r in calendars:
+                self.calendar.current = apply_published(self.calendar.current, r)
             projects = [r for r in fresh if r.commit.kind == "project"]
-            views = await load_views(self.conn, s, {r.commit.key for r in projects})
+            # A published year (or a correction) can move or complete the plan of any open deadline:
+            # e.g. an escalation that fell in a year without a calendar was left unplanned until now.
+            replan = await open_deadline_projects(self.conn, s) if calendars else set()
+            views = await load_views(self.conn, s, {r.commit.key for r in projects} | replan)
             before = {pid: (v.info, dict(v.deadlines)) for pid, v in views.items()}
             marks: list[tuple[str, int, AlertSent | AlertFailed]] = []
             for r in projects:
@@ -72,7 +82,8 @@ class Projector:
                 info0, deadlines0 = before[pid]
                 if view.info != info0:
                     infos.append(view.info)
-                changed.extend((d, view.info) for k, d in view.deadlines.items() if deadlines0.get(k) != d)
+                changed.extend((d, view.info) for k, d in view.deadlines.items()
+                               if deadlines0.get(k) != d or (pid in replan and d.status == "open"))
             last = fresh[-1].seq
             await save_projects(self.conn, s, infos)
             planned = await save_deadlines(self.conn, s, changed, last, self.calendar.current, self.policy,

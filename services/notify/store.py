@@ -45,6 +45,10 @@ async def load_views(conn: asyncpg.Connection, s: str, project_ids: Iterable[str
     return views
 
 
+async def open_deadline_projects(conn: asyncpg.Connection, s: str) -> set[str]:
+    return {r[0] for r in await conn.fetch(f"SELECT DISTINCT project_id FROM {s}.deadlines WHERE status = 'open'")}
+
+
 async def save_projects(conn: asyncpg.Connection, s: str, infos: list[ProjectInfo]) -> None:
     await conn.executemany(
         f"""INSERT INTO {s}.projects VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id) DO UPDATE
