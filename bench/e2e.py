@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import statistics
 import tempfile
 import time
@@ -566,6 +567,7 @@ async def run(kind: str, args: argparse.Namespace) -> list[str]:
             watcher.cancel()
         await system.stop()
         await hook.stop()
+        shutil.rmtree(work, ignore_errors=True)  # its nats and Postgres data: gigabytes after a --preload run
 
 
 async def main(args: argparse.Namespace) -> None:
