@@ -152,7 +152,27 @@ async def live_lag(log: EventLog, nats_url: str, db_url: str, prefix: str, secon
             for seq in [s for s in sent if s <= applied]:
                 lags.append(now - sent.pop(seq))
 
+    vacuumed: list[str] = []  # what autovacuum worked on while we measured (a fresh 1 M build invites it)
+    samples = active = 0
+
+    async def background() -> None:
+        nonlocal samples, active
+        conn = await asyncpg.connect(db_url)
+        try:
+            while not stop.is_set():
+                samples += 1
+                working = await conn.fetchval(
+                    "SELECT coalesce(array_agg(query), '{}') FROM pg_stat_activity "
+                    "WHERE backend_type = 'autovacuum worker' AND query <> ''")
+                vacuumed.extend(working)
+                active += bool(working)
+                await asyncio.sleep(0.1)
+        finally:
+            await conn.close()
+
     watcher = asyncio.create_task(watch())
+    sampler = asyncio.create_task(background())
+    acks: list[float] = []
     t0 = time.perf_counter()
     for n, (commit, _) in enumerate(itertools.islice(commits(999, int(500 * seconds) + 10, prefix="L"),
                                                      int(500 * seconds))):
@@ -160,15 +180,21 @@ async def live_lag(log: EventLog, nats_url: str, db_url: str, prefix: str, secon
         body, _ = encode_commit(commit)
         t = time.perf_counter()
         ack = await log.js.publish(log.subjects.project(commit.key), body, stream=log.subjects.events_stream)
+        acks.append(time.perf_counter() - t)
         sent[ack.seq] = t
     stop.set()
     await asyncio.wait_for(watcher, 60)
+    await asyncio.wait_for(sampler, 10)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     await poll.close()
     q = statistics.quantiles(lags, n=100)
     say(f"live lag {len(lags):>9,} events at 500/s: p50 {q[49] * 1000:.1f} ms, p99 {q[98] * 1000:.1f} ms, "
         f"max {max(lags) * 1000:.1f} ms (append sent → visible in ledger.progress)")
+    a = statistics.quantiles(acks, n=100)
+    busy = sorted({v.split(" ", 2)[-1][:60] for v in vacuumed})
+    say(f"         of which the append's own ack: p50 {a[49] * 1000:.1f} ms, p99 {a[98] * 1000:.1f} ms; "
+        f"autovacuum busy in {active} of {samples} samples {busy if busy else ''}")
 
 
 async def main(args: argparse.Namespace) -> None:
