@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
@@ -33,6 +34,7 @@ from tests.api.rows import insert
 
 TARGETED = {"projects: first page", "projects: filtered", "projects: text search", "projects: sort by due date",
             "projects: page 50 by cursor", "project detail"}
+Request = tuple[str, dict[str, str | int | None]]  # (path, query parameters) of one GET
 
 
 async def load(url: str, n: int) -> float:
@@ -52,11 +54,11 @@ async def load(url: str, n: int) -> float:
 async def measure(base: str, token: str, n: int, requests: int) -> dict[str, list[float]]:
     rng = random.Random(3)
     async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
-        cursor = None
+        cursor: str | None = None
         for _ in range(50):  # walk 50 pages to get a deep cursor
             cursor = (await http.get("/api/v1/projects", params={"limit": 50, **({"cursor": cursor} if cursor else {})}
                                      )).json()["next_cursor"]
-        cases = {
+        cases: dict[str, Callable[[], Request]] = {
             "projects: first page": lambda: ("/api/v1/projects", {"limit": 50}),
             "projects: filtered": lambda: ("/api/v1/projects", {"district": rng.choice(DISTRICTS), "overdue": "true",
                                                                 "limit": 50}),

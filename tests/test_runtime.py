@@ -138,7 +138,7 @@ async def write_data(nats_url: str, database_url: str, creds: dict[str, str]) ->
         await conn.execute("INSERT INTO note VALUES (1, '规划许可')")
     finally:
         await conn.close()
-    nc = await nats.connect(nats_url, **creds)  # type: ignore[arg-type]
+    nc = await nats.connect(nats_url, **creds)
     try:
         js = nc.jetstream()
         await js.add_stream(name="RUNTIME_TEST", subjects=["runtime.test"])
@@ -154,7 +154,7 @@ async def read_data(nats_url: str, database_url: str, creds: dict[str, str]) -> 
         body = await conn.fetchval("SELECT body FROM note WHERE id = 1")
     finally:
         await conn.close()
-    nc = await nats.connect(nats_url, **creds)  # type: ignore[arg-type]
+    nc = await nats.connect(nats_url, **creds)
     try:
         message = await nc.jetstream().get_msg("RUNTIME_TEST", 1)
     finally:

@@ -6,7 +6,7 @@ import contextlib
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 import pytest
@@ -87,8 +87,15 @@ def routes_config(r: Receivers, *, rate: int = 0, attempts: int = 3, lease: floa
     return parse_config(raw, {"ding": SECRET, "feishu": SECRET, "hook": SECRET})
 
 
+class Replica(Protocol):
+    """The `replica` fixture: replica(config, clock, policy=…, **running_kw) → one running notify replica."""
+
+    def __call__(self, config: NotifyConfig, clock: ManualClock, policy: AlertPolicy | None = None,
+                 **kw: Any) -> contextlib.AbstractAsyncContextManager[Notify]: ...
+
+
 @pytest.fixture
-def replica(log: EventLog, database_url: str, schema: str, db: asyncpg.Connection) -> Callable[..., Any]:
+def replica(log: EventLog, database_url: str, schema: str, db: asyncpg.Connection) -> Replica:
     """replica(config, clock, policy=…) → async context manager of one running notify replica."""
 
     @contextlib.asynccontextmanager

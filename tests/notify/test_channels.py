@@ -80,7 +80,9 @@ async def test_email_goes_through_a_real_smtp_server() -> None:
         [env] = inbox.messages
         assert env.rcpt_tos == ["duchashi@bureau.example"]
         msg = message_from_bytes(env.original_content or b"")
-        assert "红色预警" in str(msg.get_payload(decode=True), "utf-8")
+        payload = msg.get_payload(decode=True)  # a single-part message: its decoded bytes
+        assert isinstance(payload, bytes)
+        assert "红色预警" in str(payload, "utf-8")
         assert msg["Message-ID"].endswith("@ledger.alerts>")
     finally:
         controller.stop()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -22,7 +21,7 @@ from ledger.eventlog import EventLog
 from services.notify.channels.base import AlertItem
 from services.notify.channels.factory import build_channel
 from services.notify.delivery import Outcome
-from tests.notify.conftest import ManualClock, routes_config
+from tests.notify.conftest import ManualClock, Replica, routes_config
 from tests.notify.history import append, opened, received
 from tests.notify.receivers import Receivers
 from tests.notify.steps import alert_events, at_local, caught_up
@@ -51,7 +50,7 @@ def hook_only(receivers: Receivers) -> Any:
 
 
 async def test_a_crash_between_sent_and_recorded_resends_once_after_the_lease_and_records_once(
-        log: EventLog, replica: Callable[..., Any], receivers: Receivers, db: asyncpg.Connection, schema: str) -> None:
+        log: EventLog, replica: Replica, receivers: Receivers, db: asyncpg.Connection, schema: str) -> None:
     await append(log, "P1", received(), opened())
     clock = ManualClock(START)
     async with aiohttp.ClientSession() as client:
@@ -73,7 +72,7 @@ async def test_a_crash_between_sent_and_recorded_resends_once_after_the_lease_an
 
 
 async def test_a_crash_between_recorded_and_acked_never_resends(
-        log: EventLog, replica: Callable[..., Any], receivers: Receivers, db: asyncpg.Connection, schema: str) -> None:
+        log: EventLog, replica: Replica, receivers: Receivers, db: asyncpg.Connection, schema: str) -> None:
     await append(log, "P1", received(), opened())
     clock = ManualClock(START)
     recorded = asyncio.Event()
@@ -94,7 +93,8 @@ async def test_a_crash_between_recorded_and_acked_never_resends(
         await caught_up(n, log)
 
         async def sent() -> bool:
-            return await db.fetchval(f"SELECT state FROM {schema}.alerts WHERE level = 'yellow'") == "sent"
+            state: str | None = await db.fetchval(f"SELECT state FROM {schema}.alerts WHERE level = 'yellow'")
+            return state == "sent"
         await eventually(sent, what="row settled from the log")
     assert len(receivers.got) == 1
     assert len(await alert_events(log, "P1")) == 1

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
+import pytest
 
 from contracts import events as ev
-from ledger.eventlog import EventLog
-from tests.notify.conftest import ManualClock, routes_config
+from ledger.eventlog import EventLog, Loaded
+from services.notify.delivery import Claimed
+from tests.notify.conftest import ManualClock, Replica, routes_config
 from tests.notify.history import append, opened, received
 from tests.notify.receivers import Receivers
 from tests.notify.steps import alert_events, at_local, caught_up, move_to
@@ -20,7 +22,7 @@ START = at_local(dt.date(2026, 9, 21), 10)
 
 
 async def test_a_receiver_that_stays_down_gets_retries_then_alert_failed_on_the_record(
-        log: EventLog, replica: Callable[..., Any], receivers: Receivers, db: asyncpg.Connection, schema: str) -> None:
+        log: EventLog, replica: Replica, receivers: Receivers, db: asyncpg.Connection, schema: str) -> None:
     await append(log, "P1", received(), opened())
     receivers.mode = "down"
     clock = ManualClock(START)
@@ -41,7 +43,7 @@ async def test_a_receiver_that_stays_down_gets_retries_then_alert_failed_on_the_
 
 
 async def test_a_slow_receiver_times_out_and_is_retried(
-        log: EventLog, replica: Callable[..., Any], receivers: Receivers) -> None:
+        log: EventLog, replica: Replica, receivers: Receivers) -> None:
     await append(log, "P1", received(), opened())
     receivers.mode, receivers.slow_seconds = "slow", 3.0  # the client's timeout is 1 s
     clock = ManualClock(START)
@@ -56,7 +58,7 @@ async def test_a_slow_receiver_times_out_and_is_retried(
 
 
 async def test_over_the_robots_rate_limit_pending_alerts_go_out_as_one_digest(
-        log: EventLog, replica: Callable[..., Any], receivers: Receivers) -> None:
+        log: EventLog, replica: Replica, receivers: Receivers) -> None:
     for i in range(10):
         await append(log, f"A{i}", received(f"项目A{i}"), opened(due=dt.date(2026, 9, 29)))
     for i in range(25):
@@ -81,7 +83,7 @@ async def _sent(log: EventLog, project_id: str) -> list[ev.AlertSent]:
 
 
 async def test_a_slow_receiver_makes_the_scheduler_claim_no_more_than_the_queues_can_hold(
-        log: EventLog, replica: Callable[..., Any], receivers: Receivers) -> None:
+        log: EventLog, replica: Replica, receivers: Receivers, monkeypatch: pytest.MonkeyPatch) -> None:
     for i in range(30):
         await append(log, f"S{i}", received(f"项目S{i}"), opened(due=dt.date(2026, 9, 29)))
     receivers.mode, receivers.slow_seconds = "slow", 0.1  # answers, slowly (timeout is 1 s)
@@ -92,15 +94,15 @@ async def test_a_slow_receiver_makes_the_scheduler_claim_no_more_than_the_queues
         await caught_up(n, log)
         most = 0  # the most claimed-but-undelivered alerts this replica ever held: counted at every hand-over
 
-        def counting(offer: Callable[[Any], None]) -> Callable[[Any], None]:
-            def offer_and_count(claimed: Any) -> None:
+        def counting(offer: Callable[[Claimed], None]) -> Callable[[Claimed], None]:
+            def offer_and_count(claimed: Claimed) -> None:
                 nonlocal most
                 offer(claimed)
                 most = max(most, n.scheduler.pending())
             return offer_and_count
 
         for worker in n.workers.values():
-            worker.offer = counting(worker.offer)  # type: ignore[method-assign]
+            monkeypatch.setattr(worker, "offer", counting(worker.offer))
         await move_to(clock, n, at_local(dt.date(2026, 9, 29), 9))  # 30 red alerts due at once
         await eventually(lambda: _all_sent_s(log), within=60, what="all 30 delivered and recorded")
         assert 0 < most <= 5
@@ -117,7 +119,7 @@ class _TimesOutOnce:
     def __init__(self, log: EventLog) -> None:
         self.log, self.failed = log, False
 
-    async def load_project(self, project_id: str) -> Any:
+    async def load_project(self, project_id: str) -> Loaded:
         if not self.failed:
             self.failed = True
             raise TimeoutError("nats: timeout")
@@ -128,13 +130,13 @@ class _TimesOutOnce:
 
 
 async def test_a_record_that_times_out_is_retried_at_once_not_left_to_lease_recovery(
-        log: EventLog, replica: Callable[..., Any], receivers: Receivers, db: asyncpg.Connection,
+        log: EventLog, replica: Replica, receivers: Receivers, db: asyncpg.Connection,
         schema: str) -> None:
     await append(log, "R1", received(), opened())
     clock = ManualClock(START)
     async with replica(routes_config(receivers), clock) as n:  # lease 300 s: recovery would come far too late
         flaky = _TimesOutOnce(n.recorder.log)
-        n.recorder.log = flaky
+        n.recorder.log = cast(EventLog, flaky)  # duck-typed: load_project here, everything else delegated
         await caught_up(n, log)
         await move_to(clock, n, at_local(dt.date(2026, 9, 28), 9))
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from typing import Any
+import functools
 
 import asyncpg
 
@@ -14,7 +13,7 @@ from contracts.types import GENESIS_HASH
 from ledger.clock import local_date
 from ledger.eventlog import EventLog
 from services.notify.policy import AlertPolicy
-from tests.notify.conftest import ManualClock, routes_config
+from tests.notify.conftest import ManualClock, Replica, routes_config
 from tests.notify.history import AT, append, opened, received
 from tests.notify.receivers import Receivers
 from tests.notify.steps import alert_events, at_local, caught_up, move_to, states
@@ -27,7 +26,7 @@ EXPECTED = {dt.date(2026, 9, 28): "yellow", dt.date(2026, 9, 30): "red", dt.date
 
 
 async def test_yellow_red_overdue_escalation_each_once_on_its_working_day_across_national_day(
-        log: EventLog, replica: Callable[..., Any], receivers: Receivers, db: asyncpg.Connection, schema: str) -> None:
+        log: EventLog, replica: Replica, receivers: Receivers, db: asyncpg.Connection, schema: str) -> None:
     await append(log, "P1", received(), opened())
     clock = ManualClock(START)
     async with replica(routes_config(receivers), clock, AlertPolicy(escalate_after_days=2)) as n:
@@ -39,7 +38,7 @@ async def test_yellow_red_overdue_escalation_each_once_on_its_working_day_across
             await move_to(clock, n, at_local(day, 9))
             want = EXPECTED.get(day)
             if want is not None:
-                await eventually(lambda b=before: _async(len(receivers.got) > b), what=f"{want} on {day}")
+                await eventually(functools.partial(_more_than, receivers, before), what=f"{want} on {day}")
                 assert len(receivers.got) == before + 1, f"{day}: {receivers.texts()[before:]}"
                 assert WORD[want] in receivers.got[-1].text
             else:
@@ -56,13 +55,17 @@ async def _async(value: bool) -> bool:
     return value
 
 
+async def _more_than(receivers: Receivers, count: int) -> bool:
+    return len(receivers.got) > count
+
+
 async def _records(log: EventLog, count: int) -> list[ev.AlertSent | ev.AlertFailed] | None:
     found = await alert_events(log, "P1")
     return found if len(found) >= count else None
 
 
 async def test_suspension_holds_alerts_and_resumption_moves_them(
-        log: EventLog, replica: Callable[..., Any], receivers: Receivers, db: asyncpg.Connection, schema: str) -> None:
+        log: EventLog, replica: Replica, receivers: Receivers, db: asyncpg.Connection, schema: str) -> None:
     await append(log, "P1", received(), opened())
     clock = ManualClock(START)
     async with replica(routes_config(receivers), clock) as n:
@@ -83,7 +86,7 @@ async def test_suspension_holds_alerts_and_resumption_moves_them(
 
 
 async def test_an_extension_moves_the_alerts_and_completion_cancels_them(
-        log: EventLog, replica: Callable[..., Any], receivers: Receivers, db: asyncpg.Connection, schema: str) -> None:
+        log: EventLog, replica: Replica, receivers: Receivers, db: asyncpg.Connection, schema: str) -> None:
     await append(log, "P1", received(), opened())
     await append(log, "P2", received("另一个项目", leader=""), opened(department="规划科"))
     clock = ManualClock(START)
@@ -106,7 +109,7 @@ async def test_an_extension_moves_the_alerts_and_completion_cancels_them(
 
 
 async def test_publishing_next_years_calendar_plans_the_levels_that_fell_in_it(
-        log: EventLog, replica: Callable[..., Any], receivers: Receivers, db: asyncpg.Connection, schema: str) -> None:
+        log: EventLog, replica: Replica, receivers: Receivers, db: asyncpg.Connection, schema: str) -> None:
     # Due on 2026-12-29: overdue on 12-30, escalation 3 working days later falls in 2027, which has no
     # published calendar yet, so it cannot be planned. Publishing 2027 must plan it (Jan 1 a holiday).
     await append(log, "P1", received(), opened(on=dt.date(2026, 12, 21), due=dt.date(2026, 12, 29)))

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
-from typing import Any
 
 import asyncpg
 
 from ledger.eventlog import EventLog
 from services.notify.app import running
 from services.notify.policy import AlertPolicy
-from tests.notify.conftest import ManualClock, routes_config
+from tests.notify.conftest import ManualClock, Replica, routes_config
 from tests.notify.history import append, opened, received
 from tests.notify.receivers import Receivers
 from tests.notify.steps import alert_events, at_local, caught_up, settled
@@ -20,7 +18,7 @@ from tests.waiting import eventually
 
 
 async def test_rebuilding_the_view_from_the_start_sends_nothing_already_on_the_record(
-        log: EventLog, replica: Callable[..., Any], receivers: Receivers, database_url: str,
+        log: EventLog, replica: Replica, receivers: Receivers, database_url: str,
         db: asyncpg.Connection) -> None:
     await append(log, "P1", received(), opened())
     clock = ManualClock(at_local(dt.date(2026, 9, 21), 10))

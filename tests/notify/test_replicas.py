@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime as dt
-from collections.abc import Callable
-from typing import Any
 
 import asyncpg
 
 from ledger.eventlog import EventLog
-from tests.notify.conftest import ManualClock, routes_config
+from tests.notify.conftest import ManualClock, Replica, routes_config
 from tests.notify.history import append, opened, received
 from tests.notify.receivers import Receivers
 from tests.notify.steps import at_local, caught_up
@@ -21,7 +19,7 @@ N = 1000
 
 
 async def test_two_replicas_never_send_an_alert_twice_over_1000_deadlines(
-        log: EventLog, replica: Callable[..., Any], receivers: Receivers, db: asyncpg.Connection, schema: str) -> None:
+        log: EventLog, replica: Replica, receivers: Receivers, db: asyncpg.Connection, schema: str) -> None:
     sem = asyncio.Semaphore(64)
 
     async def one(i: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import signal
 from pathlib import Path
@@ -39,7 +40,7 @@ async def test_sigkill_at_random_points_while_20000_events_flow_loses_and_double
             start = await applied_seq(conn)
             end = await log.last_seq()
             target = start + max(1, int((end - start) * rng.random()))
-            await eventually(lambda t=target: _reached(conn, t), 30, f"applied sequence {target}")
+            await eventually(functools.partial(_reached, conn, target), 30, f"applied sequence {target}")
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait()

@@ -32,7 +32,7 @@ from contracts.events import (
     StagePassed,
 )
 from contracts.subjects import HASH_HEADER, Subjects
-from contracts.types import GENESIS_HASH
+from contracts.types import GENESIS_HASH, Track
 
 DISTRICTS = ["白云区", "天河区", "黄埔区", "番禺区", "花都区", "南沙区",
              "从化区", "增城区", "越秀区", "海珠区", "荔湾区"]
@@ -49,7 +49,7 @@ T0 = dt.datetime(2026, 1, 5, 1, 0, tzinfo=dt.UTC)
 
 
 def _project_events(rng: random.Random, pid: str) -> Iterator[list[DomainEvent]]:
-    track = "continuing" if rng.random() < 0.25 else "new"
+    track: Track = "continuing" if rng.random() < 0.25 else "new"
     chain = CONT if track == "continuing" else NEW
     depth = rng.randint(0, len(chain))
     day = dt.date(2026, 1, 5) + dt.timedelta(days=rng.randint(0, 300))
