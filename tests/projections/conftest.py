@@ -28,11 +28,18 @@ async def log(nc: NATS, subjects: Subjects) -> EventLog:
 async def ledger_db(database_url: str) -> AsyncIterator[str]:
     name = "l_" + uuid.uuid4().hex[:12]
     admin = await asyncpg.connect(database_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
     url = database_url.rsplit("/", 1)[0] + "/" + name
     yield url
-    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    await admin.close()
+    # A connection of its own for the drop: one held idle through a long test was once found closed.
+    admin = await asyncpg.connect(database_url)
+    try:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
 
 
 @pytest.fixture
