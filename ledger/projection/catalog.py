@@ -12,7 +12,7 @@ import datetime as dt
 
 import asyncpg
 
-from ledger.projection.schema import index_ddl, q, table_ddl
+from ledger.projection.schema import TABLES, index_ddl, q, table_ddl
 
 META_DDL = [
     "CREATE SCHEMA IF NOT EXISTS ledger_meta",
@@ -108,8 +108,12 @@ async def new_build(
 
 
 async def create_indexes(conn: asyncpg.Connection, schema: str) -> None:
+    """The dashboards' indexes after a bulk load, and fresh planner statistics: readers switched to
+    this build must not meet plans made for empty tables while autovacuum has not looked yet."""
     for stmt in index_ddl(schema):
         await conn.execute(stmt)
+    for table in TABLES:
+        await conn.execute(f"ANALYZE {q(schema)}.{table}")
 
 
 async def finish_build(conn: asyncpg.Connection, schema: str, certificate: str) -> None:

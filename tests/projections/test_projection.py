@@ -16,6 +16,7 @@ from ledger.projection import catalog
 from ledger.projection.build import build
 from ledger.projection.certificate import certificate
 from ledger.projection.projector import Projector
+from ledger.projection.schema import TABLES
 from tests.factories import T0
 from tests.projections.conftest import fill
 
@@ -49,6 +50,9 @@ async def test_a_build_projects_every_event_into_the_archive_and_the_ledger(
     ranked = await conn.fetch("SELECT rank, on_time_rate FROM ledger.department_month ORDER BY month, rank")
     assert ranked[0]["rank"] == 1
     assert gc.isenabled()  # the build pauses the cyclic collector only while it runs
+    # planner statistics (column statistics come only from ANALYZE) exist before readers are switched to it
+    analyzed = {r[0] for r in await conn.fetch("SELECT tablename FROM pg_stats WHERE schemaname = $1", built.schema)}
+    assert set(TABLES) <= analyzed
 
 
 async def test_two_builds_of_the_same_log_have_the_same_certificate_whatever_the_batch_size(
