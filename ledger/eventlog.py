@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import uuid
 from collections.abc import AsyncIterator
 from typing import Literal
 
@@ -39,6 +40,11 @@ class ChainMismatch(Exception):
     """The commit's prev_hash or number does not continue the key's hash chain: refused."""
 
 
+class BatchRefused(Exception):
+    """The server refused an atomic batch as a whole (nothing of it was written), or its outcome is
+    unknown (no ack): append the commits one by one, which sorts out conflicts and lost acks."""
+
+
 class AppendResult(msgspec.Struct, frozen=True, kw_only=True):
     seq: int
     hash: str
@@ -72,6 +78,7 @@ def stream_config(subjects: Subjects, *, replicas: int = 1) -> api.StreamConfig:
         allow_rollup_hdrs=False,
         allow_direct=True,
         allow_msg_ttl=False,
+        allow_atomic=True,  # group commit: many commits, one fsync (EventLog.append_atomic)
     )
 
 
@@ -114,6 +121,7 @@ class EventLog:
         self.timeout = timeout
         self._mux = ReplyMux(nc)
         self._replicas: int | None = None
+        self._atomic: bool | None = None
         self._tip: dict[str, tuple[int, str, int]] = {}
 
     # -- append ---------------------------------------------------------------------------------
@@ -151,6 +159,61 @@ class EventLog:
             raise ConcurrencyConflict(subject, expected_version) from None
         self._tip[subject] = (ack.seq, digest, commit.number)
         return AppendResult(seq=ack.seq, hash=digest, duplicate=bool(ack.duplicate))
+
+    async def atomic_allowed(self) -> bool:
+        """Whether the stream takes atomic batches (allow_atomic; streams provisioned before it do not)."""
+        if self._atomic is None:
+            info = await self.js.stream_info(self.subjects.events_stream)
+            self._atomic = bool(info.config.allow_atomic)
+        return self._atomic
+
+    async def append_atomic(self, items: list[tuple[Commit, int]]) -> list[AppendResult]:
+        """Append several commits (each iff its key's last sequence is its expected version) as one
+        atomic batch: all are written, with consecutive sequences, or none. With sync_interval:
+        always the server then pays one fsync for the batch instead of one per commit.
+
+        Raises BatchRefused when the server refused the batch (a conflict, a msg-id already in the
+        duplicate window, …) or did not answer; the caller then appends each commit on its own
+        with append(), which tells conflicts, duplicates and lost acks apart exactly as always.
+        At most one commit per key in a batch. ChainMismatch/ConcurrencyConflict from the local
+        chain check are raised as BatchRefused too.
+        """
+        if len({self._subject(c) for c, _ in items}) != len(items):
+            raise BatchRefused("two commits of one key in a batch")
+        batch_id = uuid.uuid4().hex
+        bodies: list[tuple[str, bytes, str, dict[str, str]]] = []
+        for i, (commit, expected) in enumerate(items, 1):
+            subject = self._subject(commit)
+            try:
+                await self._check_chain(subject, commit, expected)
+            except (ChainMismatch, ConcurrencyConflict) as err:
+                raise BatchRefused(str(err)) from None
+            body, digest = encode_commit(commit)
+            headers = {
+                "Nats-Expected-Last-Subject-Sequence": str(expected),
+                "Nats-Msg-Id": commit.commit_id,
+                HASH_HEADER: digest,
+                "Nats-Batch-Id": batch_id,
+                "Nats-Batch-Sequence": str(i),
+            }
+            bodies.append((subject, body, digest, headers))
+        for subject, body, _, headers in bodies[:-1]:
+            await self.nc.publish(subject, body, headers=headers)
+        subject, body, _, headers = bodies[-1]
+        headers["Nats-Batch-Commit"] = "1"
+        try:
+            reply = await self.nc.request(subject, body, timeout=self.timeout, headers=headers)
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError) as err:
+            raise BatchRefused(f"no answer to the batch's commit: {err!r}") from None
+        ack = msgspec.json.decode(reply.data)
+        if "error" in ack or ack.get("stream") != self.subjects.events_stream or ack.get("count") != len(items):
+            raise BatchRefused(f"batch refused: {ack.get('error') or ack}")
+        first = int(ack["seq"]) - len(items) + 1
+        results = []
+        for i, ((commit, _), (subject, _, digest, _)) in enumerate(zip(items, bodies, strict=True)):
+            self._tip[subject] = (first + i, digest, commit.number)
+            results.append(AppendResult(seq=first + i, hash=digest))
+        return results
 
     async def _check_chain(self, subject: str, commit: Commit, expected_version: int) -> None:
         if expected_version == 0:

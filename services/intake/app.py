@@ -33,6 +33,7 @@ from ledger.eventlog import EventLog
 from ledger.natsconn import confirm_subscriptions, connect
 from ledger.settings import Settings
 from services.intake import streams
+from services.intake.appender import GroupAppender
 from services.intake.handlers import Ports, answer, settle
 from services.intake.index import Indexer, KeyIndex
 from services.intake.requests import RequestServer
@@ -53,6 +54,8 @@ class IntakeConfig:
     stages_timeout: float = 5.0
     request_workers: int = 256
     inbound_batch: int = 256
+    append_batches: int = 2
+    """Atomic append batches in flight at once (appender.py)."""
     start_timeout: float = 30.0
 
 
@@ -138,6 +141,7 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
     tasks: list[asyncio.Task[None]] = []
     broker: NatsBroker | None = None
     requests: RequestServer | None = None
+    ports: Ports | None = None
     try:
         await streams.provision(nc.jetstream(), subjects)
         index = KeyIndex(pool, config.schema)
@@ -147,7 +151,8 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
         tasks = [asyncio.create_task(indexer.follow()), asyncio.create_task(indexer.sample())]
         await _until_fresh(indexer, tasks, config.start_timeout)
         ports = Ports(log=log, keys=index, freshness=indexer, clock=config.clock, allowed=config.allowed,
-                      stages=StagesClient(nc, subjects, timeout=config.stages_timeout))
+                      stages=StagesClient(nc, subjects, timeout=config.stages_timeout),
+                      appends=GroupAppender(log, max_inflight=config.append_batches))
         rejected = RejectedStream(nc, subjects)
         broker = build_broker(config, ports, rejected, ReceiptStream(nc, subjects))
         await broker.start()
@@ -160,6 +165,10 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
     finally:
         if requests is not None:
             await requests.stop()
+        if ports is not None and isinstance(ports.appends, GroupAppender):
+            group = ports.appends
+            logger.info("group commit: %s commits in %s atomic batches, %s batches refused and appended one by one",
+                        group.batched, group.batches, group.fallbacks)
         if broker is not None:
             await broker.stop()
         for task in tasks:

@@ -18,7 +18,7 @@ from ledger.clock import Clock
 from ledger.eventlog import ChainMismatch, ConcurrencyConflict, EventLog, Loaded
 from services.intake import domain
 from services.intake.idempotency import build_commit, find_in, judge, receipt_of, submission_hash
-from services.intake.ports import Freshness, Keys, ReceiptLog, RejectedLog, Stages, Unavailable
+from services.intake.ports import Appends, Freshness, Keys, ReceiptLog, RejectedLog, Stages, Unavailable
 from services.intake.validate import MAX_BYTES, parse
 
 log = logging.getLogger("intake")
@@ -44,6 +44,8 @@ class Ports:
     """source id → commands it may send (empty tuple: all). A source not in here is refused."""
     max_attempts: int = 8
     max_bytes: int = MAX_BYTES
+    appends: Appends | None = None
+    """Where commits are appended (appender.GroupAppender); None: log.append, one by one."""
 
 
 async def process(raw: bytes, source: str, ports: Ports) -> Receipt:
@@ -110,7 +112,7 @@ async def _append(sub: Submission, source: str, digest: str, ports: Ports, first
             return decision
         commit = build_commit(loaded, sub, source, digest, decision)
         try:
-            done = await ports.log.append(commit, expected_version=loaded.version)
+            done = await (ports.appends or ports.log).append(commit, expected_version=loaded.version)
         except (ConcurrencyConflict, ChainMismatch):
             continue  # another writer (or our own earlier attempt) landed first: reload and decide again
         if done.duplicate:  # the msg-id was seen: possibly the same key on another project

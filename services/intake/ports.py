@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Protocol
 
 from contracts.commands import WorkflowRequest
+from contracts.envelope import Commit
 from contracts.receipts import Accepted, Rejected
+from ledger.eventlog import AppendResult
 from services.intake.index import IndexEntry
 
 
@@ -15,6 +17,10 @@ class Unavailable(Exception):
 
 class Keys(Protocol):
     async def lookup(self, source: str, key: str) -> IndexEntry | None: ...
+
+
+class Appends(Protocol):
+    async def append(self, commit: Commit, *, expected_version: int) -> AppendResult: ...
 
 
 class Freshness(Protocol):
