@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import os
 import shutil
@@ -27,9 +28,12 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable
 from pathlib import Path
+from typing import TypeVar
 
 import nats
+import psutil  # type: ignore[import-untyped]
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
@@ -45,10 +49,38 @@ from tests.intake import builders as b
 SUBJECTS = Subjects(prefix="bench")
 SOURCE = Source(id="window", name="bench window", password="bench-" + uuid.uuid4().hex)
 _ids = itertools.count()
+T = TypeVar("T")
 
 
 def body() -> bytes:
     return b.raw(b.submit_app(f"B-{next(_ids)}", occurred_at="2026-01-05T09:00:00+08:00"))
+
+
+class CpuMeter:
+    """CPU seconds (user + system) used by intake, nats-server and Postgres (all its backends)."""
+
+    def __init__(self, intakes: list[int], nats_pid: int, pg_pid: int) -> None:
+        self.groups = {"intake": [psutil.Process(p) for p in intakes], "nats": [psutil.Process(nats_pid)],
+                       "pg": [psutil.Process(pg_pid)]}
+
+    def read(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for name, procs in self.groups.items():
+            total = 0.0
+            for proc in procs:
+                for p in [proc, *proc.children(recursive=True)] if name == "pg" else [proc]:
+                    with contextlib.suppress(psutil.NoSuchProcess):
+                        t = p.cpu_times()
+                        total += t.user + t.system
+            out[name] = total
+        return out
+
+
+async def measured(meter: CpuMeter, run: Awaitable[T]) -> tuple[T, dict[str, float]]:
+    before = meter.read()
+    result = await run
+    after = meter.read()
+    return result, {k: after[k] - before[k] for k in after}
 
 
 def pct(values: list[float], q: float) -> float:
@@ -183,12 +215,22 @@ async def main(args: argparse.Namespace) -> None:
                 str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(p.pid), "--format", "raw",
                 "--rate", "250", "--nonblocking", "-o", str(args.profile / f"intake-{n}.txt"),
                 stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL) for n, p in enumerate(intakes)]
+        assert server.process is not None and pg.process is not None
+        meter = CpuMeter([p.pid for p in intakes], server.process.pid, pg.process.pid)
         results = []
+        cpu: dict[str, dict[str, float]] = {}
         if "rr" in args.paths:
-            results.append(("request/reply", *await request_reply(source, args.count, args.concurrency)))
+            (rate, lat, ok), cpu["request/reply"] = await measured(
+                meter, request_reply(source, args.count, args.concurrency))
+            results.append(("request/reply", rate, lat, ok))
         if "inbound" in args.paths:
-            results.append(("inbound stream → receipt", *await inbound(source, args.count, args.concurrency)))
-        steady = await paced(source, args.rate, args.seconds) if "paced" in args.paths else []
+            (rate, lat, ok), cpu["inbound stream → receipt"] = await measured(
+                meter, inbound(source, args.count, args.concurrency))
+            results.append(("inbound stream → receipt", rate, lat, ok))
+        steady: list[float] = []
+        if "paced" in args.paths:
+            steady, cpu[f"request/reply at {args.rate}/s"] = await measured(meter, paced(source, args.rate,
+                                                                                      args.seconds))
         for spy in spies:
             spy.send_signal(signal.SIGINT)
             await spy.wait()
@@ -202,6 +244,10 @@ async def main(args: argparse.Namespace) -> None:
         if steady:
             print(f"{f'request/reply at {args.rate}/s for {args.seconds:g}s':<40}{'':>10}{'':>8}"
                   f"{pct(steady, 50):>9.2f}{pct(steady, 99):>9.2f}")
+        print(f"\nCPU ms per submission during each phase (user + system){'':>2}{'intake':>9}{'nats':>8}{'pg':>8}")
+        for name, used in cpu.items():
+            n = args.count if name in ("request/reply", "inbound stream → receipt") else len(steady)
+            print(f"{name:<57}" + "".join(f"{used[k] * 1000 / max(n, 1):>8.3f}" for k in ("intake", "nats", "pg")))
     finally:
         for intake in intakes:
             intake.terminate()
