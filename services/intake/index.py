@@ -58,7 +58,11 @@ class KeyIndex:
         self._keys: Coalescer[tuple[str, str], IndexEntry] = Coalescer(self._fetch)
 
     async def setup(self) -> None:
-        async with self.pool.acquire() as conn:
+        """Create the schema and tables if missing. Replicas starting together take turns (an
+        advisory lock held for the transaction): concurrent CREATE SCHEMA/TABLE IF NOT EXISTS race
+        in the catalog, and the loser failed its start with a unique violation on pg_namespace."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"intake-setup:{self.schema}")
             await conn.execute(ddl(self.schema))
 
     async def lookup(self, source: str, key: str) -> IndexEntry | None:

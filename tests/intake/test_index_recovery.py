@@ -70,3 +70,16 @@ async def test_the_follower_resumes_after_failed_writes_and_the_index_becomes_fr
 
 async def _ready(indexer: Indexer, seq: int) -> bool:
     return indexer.applied >= seq and indexer.fresh()
+
+
+async def test_replicas_starting_together_all_set_up_the_index(database_url: str) -> None:
+    schema = f"t_setup_{uuid.uuid4().hex[:8]}"  # a schema no one has created yet
+    pools = [await asyncpg.create_pool(database_url, min_size=1, max_size=1) for _ in range(4)]
+    try:
+        # the four replicas' DDL raced in the catalog (unique violation on pg_namespace) before
+        await asyncio.gather(*(KeyIndex(pool, schema).setup() for pool in pools))
+        assert await pools[0].fetchval(f'SELECT count(*) FROM "{schema}".idempotency_keys') == 0
+    finally:
+        await pools[0].execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        for pool in pools:
+            await pool.close()
