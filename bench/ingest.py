@@ -250,7 +250,9 @@ async def main(args: argparse.Namespace) -> None:
             print(f"{name:<57}" + "".join(f"{used[k] * 1000 / max(n, 1):>8.3f}" for k in ("intake", "nats", "pg")))
     finally:
         for intake in intakes:
-            intake.terminate()
+            if intake.returncode is None:  # one that died already would raise ProcessLookupError
+                with contextlib.suppress(ProcessLookupError):  # and skip the servers' stop below
+                    intake.terminate()
             await intake.wait()
         await asyncio.gather(*relays, return_exceptions=True)
         await source.close()
