@@ -28,6 +28,8 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
 from contracts.codec import encode
+from contracts.commands import Submission
+from contracts.receipts import Rejected
 from ledger.clock import Clock, SystemClock
 from ledger.eventlog import EventLog
 from ledger.natsconn import confirm_subscriptions, connect
@@ -109,18 +111,18 @@ async def _raw(message: StreamMessage[Any]) -> Any:
 
 
 async def drain(batch: list[Msg], ports: Ports, rejected: RejectedStream, receipts: ReceiptStream) -> None:
-    """One batch: projects in parallel, each project's messages in arrival order."""
-    groups: dict[str, list[Msg]] = {}
+    """One batch: projects in parallel, each project's messages in arrival order (parsed once)."""
+    groups: dict[str, list[tuple[Msg, Submission | Rejected]]] = {}
     for i, m in enumerate(batch):
         parsed = parse(m.data, max_bytes=ports.max_bytes)
-        key = getattr(parsed, "project_id", None) or f"#{i}"
-        groups.setdefault(key, []).append(m)
+        key = parsed.project_id or f"#{i}"
+        groups.setdefault(key, []).append((m, parsed))
 
-    async def one_project(msgs: list[Msg]) -> None:
-        for m in msgs:
+    async def one_project(msgs: list[tuple[Msg, Submission | Rejected]]) -> None:
+        for m, parsed in msgs:
             source = m.subject.rsplit(".", 1)[-1]
             try:
-                done = await settle(m.data, source, ports, rejected, receipts, {SUBJECT_HEADER: m.subject})
+                done = await settle(m.data, source, ports, rejected, receipts, {SUBJECT_HEADER: m.subject}, parsed)
             except Exception:
                 done = False
             await (m.ack() if done else m.nak(delay=NAK_DELAY_S))

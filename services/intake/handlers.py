@@ -48,10 +48,13 @@ class Ports:
     """Where commits are appended (appender.GroupAppender); None: log.append, one by one."""
 
 
-async def process(raw: bytes, source: str, ports: Ports) -> Receipt:
-    """Validate, de-duplicate, then append (intake commands) or forward (workflow commands)."""
+async def process(raw: bytes, source: str, ports: Ports, parsed: Submission | Rejected | None = None) -> Receipt:
+    """Validate, de-duplicate, then append (intake commands) or forward (workflow commands).
+
+    `parsed`: parse(raw) when the caller has it already (the inbound batch parses to group).
+    """
     try:
-        return await _process(raw, source, ports)
+        return await _process(raw, source, ports, parsed)
     except TRANSIENT_FAILURES as err:  # e.g. a stream leader election, Postgres restarting
         log.warning("submission from %s: transient failure %r", source, err)
         return Rejected(code="unavailable", message="the ledger is briefly unavailable (failover or restart in "
@@ -62,10 +65,11 @@ async def process(raw: bytes, source: str, ports: Ports) -> Receipt:
                         "same idempotency_key")
 
 
-async def _process(raw: bytes, source: str, ports: Ports) -> Receipt:
+async def _process(raw: bytes, source: str, ports: Ports, parsed: Submission | Rejected | None) -> Receipt:
     if source not in ports.allowed:
         return Rejected(code="forbidden_source", message=f"source {source!r} is not a registered publishing system")
-    parsed = parse(raw, max_bytes=ports.max_bytes)
+    if parsed is None:
+        parsed = parse(raw, max_bytes=ports.max_bytes)
     if isinstance(parsed, Rejected):
         return parsed
     sub = parsed
@@ -148,7 +152,8 @@ async def answer(raw: bytes, source: str, ports: Ports, rejected: RejectedLog, h
 
 
 async def settle(
-    raw: bytes, source: str, ports: Ports, rejected: RejectedLog, receipts: ReceiptLog, headers: dict[str, str]
+    raw: bytes, source: str, ports: Ports, rejected: RejectedLog, receipts: ReceiptLog, headers: dict[str, str],
+    parsed: Submission | Rejected | None = None,
 ) -> bool:
     """Fire-and-forget: True when the message may be acked (outcome recorded and published).
 
@@ -156,7 +161,7 @@ async def settle(
     message is then redelivered later, so nothing is lost; any failure to record or publish
     raises, and the message is redelivered as well.
     """
-    receipt = await process(raw, source, ports)
+    receipt = await process(raw, source, ports, parsed)
     if isinstance(receipt, Rejected):
         if receipt.code in TRANSIENT:
             return False
