@@ -71,15 +71,13 @@ class GroupAppender:
                 return
             try:
                 results = await self.log.append_atomic([(c, v) for c, v, _ in batch])
-            except BatchRefused as why:
-                log.debug("batch of %s appended one by one: %s", len(batch), why)
+            except Exception as why:  # refused, unanswered, or failed while sending (one commit too large, …)
+                # Safe whatever happened: a batch lands whole or not at all, and append() finds a
+                # commit of it that did land (msg-id). Each caller gets its own commit's outcome.
+                if not isinstance(why, BatchRefused):
+                    log.warning("atomic batch of %s failed (%r); appending one by one", len(batch), why)
                 self.fallbacks += 1
                 await asyncio.gather(*(self._alone(*item) for item in batch))
-                return
-            except Exception as err:  # e.g. the connection closed: every caller learns it
-                for _, _, f in batch:
-                    if not f.done():
-                        f.set_exception(err)
                 return
             self.batches += 1
             self.batched += len(batch)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import msgspec
 import pytest
 from nats.aio.client import Client as NATS
 
@@ -89,3 +90,18 @@ async def test_a_stream_without_atomic_batches_gets_single_appends(admin: NATS, 
     commits = [commit_after(EMPTY, f"N-{i}", [received(f"N-{i}")]) for i in range(20)]
     results = await asyncio.gather(*(group.append(c, expected_version=0) for c in commits))
     assert group.batches == 0 and len({r.seq for r in results}) == 20
+
+
+async def test_one_commit_that_cannot_be_sent_fails_alone(log: EventLog) -> None:
+    group = GroupAppender(log, min_batch=2, max_inflight=1)
+    huge = received("J-huge")
+    huge = msgspec.structs.replace(huge, event=msgspec.structs.replace(huge.event, name="x" * (2 << 20)))
+    commits = [commit_after(EMPTY, f"J-{i}", [received(f"J-{i}")]) for i in range(4)]
+    commits.insert(2, commit_after(EMPTY, "J-huge", [huge]))  # over the server's max_payload
+    outcomes = await asyncio.gather(*(group.append(c, expected_version=0) for c in commits), return_exceptions=True)
+    assert group.fallbacks == 1
+    assert isinstance(outcomes[2], Exception) and not isinstance(outcomes[2], AppendResult)
+    for commit, outcome in zip(commits[:2] + commits[3:], outcomes[:2] + outcomes[3:], strict=True):
+        assert isinstance(outcome, AppendResult)
+        assert [r.seq for r in (await log.load_project(commit.key)).records] == [outcome.seq]
+    assert (await log.load_project("J-huge")).version == 0
