@@ -17,6 +17,13 @@ from tests.factories import commit_after, received
 EMPTY = Loaded(records=[], version=0, last_hash=GENESIS_HASH, last_number=0)
 
 
+async def grouped(log: EventLog, **kw: int) -> GroupAppender:
+    """A group appender whose log has already asked the stream about atomic batches: appends
+    started together then queue up together (each would otherwise wait for that answer)."""
+    await log.atomic_allowed()
+    return GroupAppender(log, **kw)
+
+
 async def _empty(log: EventLog, pid: str) -> Loaded:
     loaded = await log.load_project(pid)
     assert loaded.version == 0
@@ -24,7 +31,7 @@ async def _empty(log: EventLog, pid: str) -> Loaded:
 
 
 async def test_concurrent_appends_land_in_atomic_batches_with_the_sequences_the_log_holds(log: EventLog) -> None:
-    group = GroupAppender(log, min_batch=4, max_inflight=1)
+    group = await grouped(log, min_batch=4, max_inflight=1)
     base = await _empty(log, "G-0")
     commits = [commit_after(base, f"G-{i}", [received(f"G-{i}")]) for i in range(200)]
     others = [commit_after(base, f"O-{i}", [received(f"O-{i}")]) for i in range(50)]  # single appends meanwhile
@@ -45,7 +52,7 @@ async def test_concurrent_appends_land_in_atomic_batches_with_the_sequences_the_
 
 
 async def test_a_refused_batch_is_appended_one_by_one_with_exact_outcomes(log: EventLog) -> None:
-    group = GroupAppender(log, min_batch=2, max_inflight=1)
+    group = await grouped(log, min_batch=2, max_inflight=1)
     base = await _empty(log, "H-taken")
     landed = commit_after(base, "H-taken", [received("H-taken")])
     first = await log.append(landed, expected_version=0)
@@ -71,7 +78,7 @@ async def test_two_commits_of_one_key_never_share_a_batch(log: EventLog) -> None
     with pytest.raises(BatchRefused):
         await log.append_atomic([(one, 0), (two, 0)])
     assert (await log.load_project("K-1")).version == 0  # all or nothing
-    group = GroupAppender(log, min_batch=2, max_inflight=1)
+    group = await grouped(log, min_batch=2, max_inflight=1)
     outcomes = await asyncio.gather(group.append(one, expected_version=0), group.append(two, expected_version=0),
                                     return_exceptions=True)
     assert sum(isinstance(o, AppendResult) for o in outcomes) == 1
@@ -93,7 +100,7 @@ async def test_a_stream_without_atomic_batches_gets_single_appends(admin: NATS, 
 
 
 async def test_one_commit_that_cannot_be_sent_fails_alone(log: EventLog) -> None:
-    group = GroupAppender(log, min_batch=2, max_inflight=1)
+    group = await grouped(log, min_batch=2, max_inflight=1)
     huge = received("J-huge")
     huge = msgspec.structs.replace(huge, event=msgspec.structs.replace(huge.event, name="x" * (2 << 20)))
     commits = [commit_after(EMPTY, f"J-{i}", [received(f"J-{i}")]) for i in range(4)]
@@ -105,3 +112,18 @@ async def test_one_commit_that_cannot_be_sent_fails_alone(log: EventLog) -> None
         assert isinstance(outcome, AppendResult)
         assert [r.seq for r in (await log.load_project(commit.key)).records] == [outcome.seq]
     assert (await log.load_project("J-huge")).version == 0
+
+
+async def test_a_batch_continues_existing_chains_at_their_versions(log: EventLog) -> None:
+    group = await grouped(log, min_batch=2, max_inflight=1)
+    firsts = await asyncio.gather(*(log.append(commit_after(EMPTY, f"V-{i}", [received(f"V-{i}")]), expected_version=0)
+                                    for i in range(6)))
+    loaded = [await log.load_project(f"V-{i}") for i in range(6)]
+    seconds = [commit_after(lo, f"V-{i}", [received(f"V-{i}")]) for i, lo in enumerate(loaded)]
+    results = await asyncio.gather(*(group.append(c, expected_version=f.seq)
+                                     for c, f in zip(seconds, firsts, strict=True)))
+    assert group.batches == 1 and group.batched == 6 and group.fallbacks == 0
+    for i, result in enumerate(results):
+        records = (await log.load_project(f"V-{i}")).records
+        assert [r.seq for r in records] == [firsts[i].seq, result.seq]
+        assert records[1].commit.prev_hash == records[0].hash and records[1].commit.number == 2
