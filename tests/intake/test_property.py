@@ -6,6 +6,7 @@ import asyncio
 import copy
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -34,9 +35,12 @@ json_values = st.recursive(
 not_a_string = json_values.filter(lambda v: not isinstance(v, str))
 
 
+MAKERS: list[Callable[..., dict[str, Any]]] = [b.submit_app, b.withdraw, b.supply, b.pass_stage]
+
+
 @st.composite
 def valid(draw: st.DrawFn) -> dict[str, Any]:
-    maker = draw(st.sampled_from([b.submit_app, b.withdraw, b.supply, b.pass_stage]))
+    maker: Callable[..., dict[str, Any]] = draw(st.sampled_from(MAKERS))
     return maker("P-seed", key=str(uuid.uuid4()))
 
 
