@@ -133,14 +133,7 @@ class EventLog:
         duplicate=True; a real conflict raises ConcurrencyConflict; a commit that does not
         continue the key's hash chain raises ChainMismatch and nothing is written.
         """
-        subject = self._subject(commit)
-        await self._check_chain(subject, commit, expected_version)
-        body, digest = encode_commit(commit)
-        headers = {
-            "Nats-Expected-Last-Subject-Sequence": str(expected_version),
-            "Nats-Msg-Id": commit.commit_id,
-            HASH_HEADER: digest,
-        }
+        subject, body, digest, headers = await self._prepare(commit, expected_version)
         try:
             ack = await self.js.publish(subject, body, timeout=self.timeout,
                                         stream=self.subjects.events_stream, headers=headers)
@@ -183,19 +176,11 @@ class EventLog:
         batch_id = uuid.uuid4().hex
         bodies: list[tuple[str, bytes, str, dict[str, str]]] = []
         for i, (commit, expected) in enumerate(items, 1):
-            subject = self._subject(commit)
             try:
-                await self._check_chain(subject, commit, expected)
+                subject, body, digest, headers = await self._prepare(commit, expected)
             except (ChainMismatch, ConcurrencyConflict) as err:
                 raise BatchRefused(str(err)) from None
-            body, digest = encode_commit(commit)
-            headers = {
-                "Nats-Expected-Last-Subject-Sequence": str(expected),
-                "Nats-Msg-Id": commit.commit_id,
-                HASH_HEADER: digest,
-                "Nats-Batch-Id": batch_id,
-                "Nats-Batch-Sequence": str(i),
-            }
+            headers |= {"Nats-Batch-Id": batch_id, "Nats-Batch-Sequence": str(i)}
             bodies.append((subject, body, digest, headers))
         for subject, body, _, headers in bodies[:-1]:
             await self.nc.publish(subject, body, headers=headers)
@@ -214,6 +199,19 @@ class EventLog:
             self._tip[subject] = (first + i, digest, commit.number)
             results.append(AppendResult(seq=first + i, hash=digest))
         return results
+
+    async def _prepare(self, commit: Commit, expected_version: int) -> tuple[str, bytes, str, dict[str, str]]:
+        """Subject, canonical body, hash and append headers of a commit that continues its key's chain
+        (raises ChainMismatch / ConcurrencyConflict from the local chain check)."""
+        subject = self._subject(commit)
+        await self._check_chain(subject, commit, expected_version)
+        body, digest = encode_commit(commit)
+        headers = {
+            "Nats-Expected-Last-Subject-Sequence": str(expected_version),
+            "Nats-Msg-Id": commit.commit_id,
+            HASH_HEADER: digest,
+        }
+        return subject, body, digest, headers
 
     async def _check_chain(self, subject: str, commit: Commit, expected_version: int) -> None:
         if expected_version == 0:

@@ -17,11 +17,9 @@ import logging
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import asyncpg
 from faststream import AckPolicy
-from faststream.message import StreamMessage
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.security import SASLPlaintext
 from nats.aio.client import Client as NATS
@@ -32,7 +30,7 @@ from contracts.commands import Submission
 from contracts.receipts import Rejected
 from ledger.clock import Clock, SystemClock
 from ledger.eventlog import EventLog
-from ledger.natsconn import confirm_subscriptions, connect
+from ledger.natsconn import confirm_subscriptions, connect, raw_message
 from ledger.settings import Settings
 from services.intake import streams
 from services.intake.appender import GroupAppender
@@ -84,10 +82,7 @@ def build_broker(config: IntakeConfig, ports: Ports, rejected: RejectedStream, r
     settings, subjects = config.settings, config.settings.subjects
     security = SASLPlaintext(username=settings.nats_user, password=settings.nats_password or "") \
         if settings.nats_user else None
-    # apply_types=False and the `_raw` decoder: the handler gets nats-py's messages as its one
-    # argument. With FastDepends, injecting the message (Context("message"), a sync custom field)
-    # ran in anyio's thread pool for every message: a thread hop per message and GIL contention
-    # that cost a third of intake's CPU under load.
+    # apply_types=False and the raw_message decoder: the handler gets nats-py's messages (natsconn says why).
     broker = NatsBroker(settings.nats_url or "", security=security, connect_timeout=5, logger=None, name="intake",
                         apply_types=False)
 
@@ -97,17 +92,12 @@ def build_broker(config: IntakeConfig, ports: Ports, rejected: RejectedStream, r
         durable=DURABLE,
         pull_sub=PullSub(batch_size=config.inbound_batch, timeout=0.2, batch=True),
         ack_policy=AckPolicy.MANUAL,
-        decoder=_raw,
+        decoder=raw_message,
     )
     async def on_inbound(batch: list[Msg]) -> None:
         await drain(batch, ports, rejected, receipts)
 
     return broker
-
-
-async def _raw(message: StreamMessage[Any]) -> Any:
-    """The inbound subscriber's decoder: the batch's nats-py messages, untouched."""
-    return message.raw_message
 
 
 async def drain(batch: list[Msg], ports: Ports, rejected: RejectedStream, receipts: ReceiptStream) -> None:
