@@ -180,10 +180,16 @@ async def _keep(conn: asyncpg.Connection) -> None:
 async def _until_fresh(indexer: Indexer, tasks: list[asyncio.Task[None]], seconds: float) -> None:
     """Ready once the key index has caught up with the log. A first start on a long log takes as long
     as indexing takes (progress is logged); only a follower that makes no progress for `seconds`
-    fails the start (a restart loop would not get there any faster)."""
+    fails the start (a restart loop would not get there any faster). Wakes on the indexer's own
+    progress (or a follower task ending), not on a timer."""
     last, since = indexer.applied, time.monotonic()
     told = since
     while not indexer.fresh():
+        changed = asyncio.ensure_future(indexer.changed())
+        try:
+            await asyncio.wait({changed, *tasks}, timeout=min(seconds, 5.0), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            changed.cancel()
         for task in tasks:
             if task.done():
                 task.result()  # a failed follower is a failed start
@@ -195,4 +201,3 @@ async def _until_fresh(indexer: Indexer, tasks: list[asyncio.Task[None]], second
         if now - told >= 5.0:
             logger.info("indexing the log before answering: at sequence %s", f"{indexer.applied:,}")
             told = now
-        await asyncio.sleep(0.02)

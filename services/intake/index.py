@@ -208,6 +208,11 @@ class Indexer:
         async with self._changed:
             self._changed.notify_all()
 
+    async def changed(self) -> None:
+        """Until the next freshness or position update (every applied batch, every sample)."""
+        async with self._changed:
+            await self._changed.wait()
+
     async def wait_applied(self, seq: int) -> None:
         """Until the index holds every commit up to `seq` (wrap in asyncio.timeout)."""
         async with self._changed:
