@@ -8,6 +8,9 @@ position bookkeeping) and the signed checkpoints (wall-clock signing times live 
 Row text and row hashes are the expensive part (~7 µs a row), so they are computed below the
 sort, where Postgres's parallel workers can share them; the aggregate then only concatenates the
 hashes in key order (ORDER BY inside the aggregate: the order is guaranteed, not incidental).
+The digest is read with `fetch`, not `fetchval`: asyncpg's fetchval asks the server for at most
+one row, and Postgres runs no parallel plan for a row-limited execution, so the whole hashing ran
+in one backend (1 M events: 9.4 s, against ~5 s with the workers).
 """
 
 from __future__ import annotations
@@ -29,11 +32,11 @@ async def table_digests(conn: asyncpg.Connection, schema: str) -> dict[str, str]
         await conn.execute("SET LOCAL parallel_tuple_cost = 0")
         for table in TABLES:
             order = ", ".join(KEYS[table])
-            digest = await conn.fetchval(
+            rows = await conn.fetch(  # not fetchval: see the module's doc
                 f"SELECT encode(sha256(convert_to(coalesce(string_agg(h, '' ORDER BY {order}), ''), 'UTF8')), 'hex') "
                 f"FROM (SELECT {order}, encode(sha256(convert_to(t::text, 'UTF8')), 'hex') AS h "
                 f"FROM {q(schema)}.{table} t ORDER BY {order} OFFSET 0) r")
-            out[table] = str(digest)
+            out[table] = str(rows[0][0])
     return out
 
 
