@@ -1,7 +1,7 @@
 """Benchmark: intake's ingest paths against raw JetStream append on the same server and durability.
 
     .venv/bin/python -m bench.ingest [--count 5000] [--concurrency 64] [--rate 500] [--replicas 1]
-                                     [--paths rr,inbound,paced] [--profile DIR]
+                                     [--paths rr,inbound,paced] [--sweep 128,256] [--profile DIR]
 
 Starts its own nats-server (JetStream, sync_interval: always, the generated auth config) and
 Postgres, runs `python -m services.intake` as its own process (as `ledger up` would), then in
@@ -11,7 +11,10 @@ inbound stream (N concurrent publishers, receipts awaited on the receipts subjec
 latency at a steady --rate submissions/s. Prints submissions/s, p50/p99 latency, ratio to raw.
 --paths picks the phases (raw always runs: it is the baseline); --replicas starts that many intake
 processes (one queue group); --profile DIR records each intake process with py-spy (raw, collapsed
-stacks, DIR/intake-<n>.txt) from readiness to the end of the last phase.
+stacks, DIR/intake-<n>.txt) from readiness to the end of the last phase. --sweep N,M repeats raw
+and request/reply at those publisher counts (same run, same servers) and prints the ratio at each:
+raw appends wait for one fsync each, so raw stays flat as publishers grow, while intake's group
+commit writes more submissions per fsync.
 """
 
 from __future__ import annotations
@@ -227,6 +230,11 @@ async def main(args: argparse.Namespace) -> None:
             (rate, lat, ok), cpu["inbound stream → receipt"] = await measured(
                 meter, inbound(source, args.count, args.concurrency))
             results.append(("inbound stream → receipt", rate, lat, ok))
+        sweep = []
+        for publishers in args.sweep:
+            raw_n = await raw_append(admin, args.count, publishers, size)
+            rate_n, lat_n, ok_n = await request_reply(source, args.count, publishers)
+            sweep.append((publishers, raw_n, rate_n, lat_n, ok_n))
         steady: list[float] = []
         if "paced" in args.paths:
             steady, cpu[f"request/reply at {args.rate}/s"] = await measured(meter, paced(source, args.rate,
@@ -241,6 +249,11 @@ async def main(args: argparse.Namespace) -> None:
         for name, rate, lat, ok in results:
             print(f"{name + f' ({ok} accepted)':<40}{rate:>10.0f}{rate / raw:>8.2f}{pct(lat, 50):>9.2f}"
                   f"{pct(lat, 99):>9.2f}")
+        if sweep:
+            print(f"\n{'publishers':<12}{'raw/s':>8}{'rr/s':>8}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}  (request/reply)")
+            for publishers, raw_n, rate_n, lat_n, ok_n in sweep:
+                print(f"{publishers:<12}{raw_n:>8.0f}{rate_n:>8.0f}{rate_n / raw_n:>8.2f}{pct(lat_n, 50):>9.2f}"
+                      f"{pct(lat_n, 99):>9.2f}" + ("" if ok_n == args.count else f"  ({ok_n} accepted)"))
         if steady:
             print(f"{f'request/reply at {args.rate}/s for {args.seconds:g}s':<40}{'':>10}{'':>8}"
                   f"{pct(steady, 50):>9.2f}{pct(steady, 99):>9.2f}")
@@ -271,5 +284,7 @@ if __name__ == "__main__":
     parser.add_argument("--replicas", type=int, default=1, help="intake processes (one queue group)")
     parser.add_argument("--paths", type=lambda v: set(v.split(",")), default={"rr", "inbound", "paced"},
                         help="phases to run after raw: any of rr,inbound,paced (default all)")
+    parser.add_argument("--sweep", type=lambda v: [int(n) for n in v.split(",") if n], default=[],
+                        help="also measure raw and request/reply at these publisher counts, e.g. 128,256")
     parser.add_argument("--profile", type=Path, default=None, help="py-spy each intake process into this folder")
     asyncio.run(main(parser.parse_args()))
