@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
@@ -22,6 +21,7 @@ from contracts.types import GENESIS_HASH
 from ledger.logreader import LogReader
 from ledger.logtime import parse_nats_time
 from ledger.replymux import ReplyMux
+from ledger.waits import within
 
 WRONG_LAST_SEQUENCE = 10071  # JSStreamWrongLastSequenceErrF
 DUPLICATE_WINDOW_S = 120.0
@@ -343,7 +343,7 @@ class EventLog:
             more = False
             while True:
                 msg = replies.queue.get_nowait() if not replies.queue.empty() else \
-                    await asyncio.wait_for(replies.queue.get(), timeout=self.timeout)
+                    await within(replies.queue.get(), self.timeout)
                 headers = msg.headers or {}
                 status = headers.get("Status")
                 if status == "404":

@@ -14,6 +14,7 @@ from nats.aio.msg import Msg
 
 from ledger.runtime.auth import inbox_prefix
 from ledger.settings import Settings
+from ledger.waits import within
 
 if TYPE_CHECKING:  # the CLI imports this module: no FastStream import at run time
     from faststream.message import StreamMessage
@@ -135,10 +136,10 @@ async def connect_operator(settings: Settings, *, name: str = "ledger-cli") -> N
         return None
 
     try:
-        return await asyncio.wait_for(
+        return await within(
             nats.connect(url, name=name, user=user, password=password, connect_timeout=2, allow_reconnect=False,
                          max_reconnect_attempts=0, error_cb=quiet),
-            timeout=5,
+            5,
         )
     except (OSError, TimeoutError, nats.errors.Error) as err:
         hint = "is `ledger up` running (same --data-dir), or LEDGER_NATS_URL / LEDGER_NATS_USER set?"

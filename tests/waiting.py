@@ -11,11 +11,16 @@ T = TypeVar("T")
 
 async def eventually(probe: Callable[[], Awaitable[T | None]], *, within: float = 10.0, what: str = "condition",
                      poll: float = 0.02) -> T:
-    """Return probe()'s first truthy result; fail after `within` seconds naming `what`."""
+    """Return probe()'s first truthy result; fail after `within` seconds naming `what` (a probe that
+    itself hangs — a pool that never frees a connection, say — fails the same way)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while True:
-        result = await probe()
+        try:
+            async with asyncio.timeout_at(deadline + 1.0):
+                result = await probe()
+        except TimeoutError:
+            raise AssertionError(f"{what} not reached within {within}s (the last probe did not return)") from None
         if result:
             return result
         if loop.time() > deadline:

@@ -16,6 +16,7 @@ import asyncpg
 
 from ledger.natsconn import connect
 from ledger.settings import Settings, load_settings
+from ledger.waits import within
 
 DURABLES = {"intake": ("inbound_stream", "intake"), "stages": ("events_stream", "stages-react")}
 TIMEOUT_S = 3.0
@@ -47,7 +48,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m ledger.runtime.health SERVICE", file=sys.stderr)
         return 2
     try:
-        asyncio.run(asyncio.wait_for(check(argv[0], load_settings()), TIMEOUT_S * 3))
+        asyncio.run(within(check(argv[0], load_settings()), TIMEOUT_S * 3))
     except Exception as exc:  # any failure is "unhealthy"; say which
         print(f"{argv[0]}: unhealthy: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

@@ -22,6 +22,8 @@ from collections.abc import Callable, Mapping
 
 import msgspec
 
+from ledger.waits import wait_set, within
+
 _PR_SET_PDEATHSIG = 1
 # (signal, seconds to wait for exit) tried in order; SIGKILL follows the last one.
 DEFAULT_STOP = ((signal.SIGTERM, 10.0),)
@@ -111,11 +113,8 @@ class Child:
             await self._drain_output()
             delay = initial if time.monotonic() - started >= stable_after else delay
             emit("ledger", f"{self.spec.name} exited with code {code}; restarting in {delay:.1f}s")
-            try:
-                await asyncio.wait_for(self._stopping.wait(), delay)
+            if await wait_set(self._stopping, delay):
                 return
-            except TimeoutError:
-                pass
             delay = min(delay * 2, maximum)
             try:
                 await self._spawn()
@@ -126,7 +125,7 @@ class Child:
     async def _drain_output(self) -> None:
         if self._pump is not None:
             try:
-                await asyncio.wait_for(self._pump, 5.0)
+                await within(self._pump, 5.0)
             except TimeoutError:
                 self._pump.cancel()
 
@@ -146,7 +145,7 @@ class Child:
             for sig, timeout in self.spec.stop:
                 self._signal_group(sig)
                 try:
-                    await asyncio.wait_for(process.wait(), timeout)
+                    await within(process.wait(), timeout)
                     break
                 except TimeoutError:
                     emit("ledger", f"{self.spec.name} still running {timeout:.0f}s after "

@@ -18,6 +18,7 @@ import asyncpg
 from ledger.calendar_log import CalendarSource
 from ledger.clock import Clock, SystemClock
 from ledger.eventlog import EventLog
+from ledger.waits import wait_set
 from services.notify.channels.base import Channel
 from services.notify.channels.factory import build_channel
 from services.notify.config import NotifyConfig
@@ -71,8 +72,7 @@ async def _gate(n: Notify, pool: asyncpg.Pool, schema: str, last_seq: int) -> No
             if int(await conn.fetchval(f"SELECT seq FROM {schema}.position")) >= last_seq:
                 break
         n.projector.progress.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(n.projector.progress.wait(), timeout=0.2)
+        await wait_set(n.projector.progress, 0.2)
     n.caught_up.set()
 
 

@@ -22,6 +22,7 @@ from contracts.envelope import Envelope
 from contracts.events import AlertFailed, AlertSent, DomainEvent
 from ledger.eventlog import ConcurrencyConflict, EventLog, Loaded, next_commit
 from ledger.ids import event_id_for
+from ledger.waits import within
 from services.notify.delivery import Outcome
 from services.notify.store import rollback_retry
 
@@ -78,7 +79,7 @@ class Recorder:
     async def _yield_to_delivery(self) -> None:
         if self.delivered is not None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.delivered(), self.yield_seconds)
+                await within(self.delivered(), self.yield_seconds)
 
     async def run(self) -> None:
         while True:

@@ -15,7 +15,6 @@ the queue (and be claimed again — by this replica as a "recovered" duplicate, 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import uuid
@@ -24,6 +23,7 @@ import asyncpg
 
 from ledger.clock import Clock
 from ledger.eventlog import EventLog
+from ledger.waits import wait_set
 from services.notify.channels.base import AlertItem
 from services.notify.delivery import Claimed, Outcome, TargetWorker
 from services.notify.recorder import recorded_keys
@@ -140,8 +140,7 @@ class Scheduler:
             claimed = await self.tick()
             self.ticks += 1
             if self._full:  # the queues are full: wait until deliveries make room (or the safety wake)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=SAFETY_WAKE_S)
+                await wait_set(self._wake, SAFETY_WAKE_S)
                 continue
             if claimed >= self.batch:
                 continue
@@ -151,7 +150,4 @@ class Scheduler:
                 if claimed:
                     continue
                 delay = 0.05  # due rows locked by another replica's claim right now: let it commit
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=min(delay, SAFETY_WAKE_S))
-            except TimeoutError:
-                pass
+            await wait_set(self._wake, min(delay, SAFETY_WAKE_S))

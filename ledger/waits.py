@@ -1,0 +1,32 @@
+"""Bounded waits that a task's cancellation always gets through.
+
+On Python 3.11, ``asyncio.wait_for`` swallows a cancellation that arrives in the same loop turn as
+the awaited result (CPython gh-86296, fixed in 3.12 by building ``wait_for`` on ``asyncio.timeout``).
+A service loop that waits on an event with ``wait_for`` can then outlive its ``cancel()``: the loop
+goes round again and a shutdown that gathers its tasks hangs. Everything in ``ledger`` and
+``services`` that waits with a deadline goes through here instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+async def within(aw: Awaitable[T], seconds: float) -> T:
+    """``await aw``, raising TimeoutError after `seconds`; a cancellation of the caller always propagates."""
+    async with asyncio.timeout(seconds):
+        return await aw
+
+
+async def wait_set(event: asyncio.Event, seconds: float) -> bool:
+    """Wait up to `seconds` for `event`; True if it was set, False on timeout."""
+    try:
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True

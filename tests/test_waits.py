@@ -1,0 +1,42 @@
+"""A loop that waits with a deadline stops when cancelled, even if its event is set in the same loop turn."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from ledger.waits import wait_set, within
+
+
+async def _waiting_loop(event: asyncio.Event, rounds: list[bool]) -> None:
+    while True:
+        event.clear()
+        rounds.append(await wait_set(event, 5.0))
+
+
+async def test_cancel_gets_through_when_the_event_is_set_in_the_same_turn() -> None:
+    # asyncio.wait_for (3.11) returns the result here and the loop never stops: the shutdown hang
+    # that notify's two-replica test hit in CI.
+    for _ in range(20):
+        event, rounds = asyncio.Event(), list[bool]()
+        task = asyncio.create_task(_waiting_loop(event, rounds))
+        await asyncio.sleep(0)
+        event.set()
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=2.0)
+        assert done == {task} and task.cancelled(), "the waiting loop outlived its cancel()"
+        assert rounds == []
+
+
+async def test_wait_set_reports_set_and_timeout() -> None:
+    event = asyncio.Event()
+    assert await wait_set(event, 0.01) is False
+    asyncio.get_running_loop().call_soon(event.set)
+    assert await wait_set(event, 5.0) is True
+
+
+async def test_within_returns_the_result_or_raises_timeout() -> None:
+    assert await within(asyncio.sleep(0, result="x"), 1.0) == "x"
+    with pytest.raises(TimeoutError):
+        await within(asyncio.Event().wait(), 0.01)
