@@ -1,4 +1,4 @@
-"""Raw limits shared by the benchmarks: what bare JetStream appends do on the same server."""
+"""Raw limits shared by the benchmarks: what bare JetStream appends (and a bare work queue) do on the same server."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import asyncio
 import time
 import uuid
 
+import nats.errors
+from nats.aio.client import Client as NATS
+from nats.js import api
 from nats.js.client import JetStreamContext
 
 
@@ -23,3 +26,36 @@ async def js_append_rate(js: JetStreamContext, prefix: str, payload: bytes, coun
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return count / (time.perf_counter() - started)
+
+
+async def workqueue_rate(publisher: NATS, consumer: NATS, name: str, payload: bytes, count: int, concurrency: int,
+                         batch: int = 256) -> float:
+    """Submissions/s through a bare work queue at the same durability: `concurrency` publishers append
+    `count` messages to a new work-queue stream `name` while one pull consumer fetches them in batches
+    of `batch` and acks each (no other work). This is the floor under any fire-and-forget path: each
+    message is written, delivered and removed on ack. Deletes the stream afterwards."""
+    js, cjs = publisher.jetstream(), consumer.jetstream()
+    prefix = name.lower()
+    await js.add_stream(api.StreamConfig(name=name, subjects=[f"{prefix}.*"],
+                                         retention=api.RetentionPolicy.WORK_QUEUE))
+    try:
+        sub = await cjs.pull_subscribe(f"{prefix}.*", durable="bench", stream=name,
+                                       config=api.ConsumerConfig(max_ack_pending=count))
+        got = 0
+
+        async def consume() -> None:
+            nonlocal got
+            while got < count:
+                try:
+                    msgs = await sub.fetch(batch, timeout=1)
+                except nats.errors.TimeoutError:
+                    continue
+                got += len(msgs)
+                for m in msgs:
+                    await m.ack()
+
+        started = time.perf_counter()
+        await asyncio.gather(js_append_rate(js, prefix, payload, count, concurrency), consume())
+        return count / (time.perf_counter() - started)
+    finally:
+        await js.delete_stream(name)
