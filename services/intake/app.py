@@ -35,7 +35,7 @@ from ledger.settings import Settings
 from services.intake import streams
 from services.intake.appender import GroupAppender
 from services.intake.handlers import Ports, answer, settle
-from services.intake.index import Indexer, KeyIndex
+from services.intake.index import PG_SETTINGS, Indexer, KeyIndex
 from services.intake.requests import RequestServer
 from services.intake.sinks import SUBJECT_HEADER, ReceiptStream, RejectedStream, StagesClient
 from services.intake.validate import parse
@@ -129,10 +129,9 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
     nc = await connect(settings, name="intake")
     # reset=_keep: our statements leave no session state, so the default RESET on every release is
     # a wasted round trip per query (it showed as a fifth of intake's CPU under load).
-    # synchronous_commit off: intake's only writes are the key index, derived from the log and
-    # re-applied from its stored position after a crash (index.py), so they need no fsync.
+    # PG_SETTINGS (index.py says why): no fsync for the derived key index; a plan per look-up.
     pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=8, reset=_keep,
-                                     server_settings={"synchronous_commit": "off"})
+                                     server_settings=PG_SETTINGS)
     tasks: list[asyncio.Task[None]] = []
     broker: NatsBroker | None = None
     requests: RequestServer | None = None

@@ -48,6 +48,23 @@ def ddl(schema: str) -> str:
     """
 
 
+def lookup_sql(schema: str) -> str:
+    """The keys of a batch ($1 sources, $2 keys) joined to the index: one index probe per key."""
+    return f"""SELECT i.* FROM unnest($1::text[], $2::text[]) AS w(source, key)
+               JOIN "{schema}".idempotency_keys i USING (source, key)"""
+
+
+# Session settings of intake's Postgres connections.
+# - synchronous_commit off: intake's only writes are the key index, derived from the log and
+#   re-applied from its stored position after a crash (see KeyIndex.apply), so they need no fsync.
+# - plan_cache_mode force_custom_plan: asyncpg prepares every statement, and after five runs Postgres
+#   may keep a generic plan made from the statistics of that moment. Made while the table was still
+#   empty (a new install, or the index just rebuilt from a long log before autoanalyze ran), that plan
+#   scans the whole table for every look-up: 1.3 ms at 19 000 keys, 18 ms at 219 000, growing with the
+#   table, against 0.25 ms planned each time (tests/intake/test_key_index_plan.py).
+PG_SETTINGS = {"synchronous_commit": "off", "plan_cache_mode": "force_custom_plan"}
+
+
 class KeyIndex:
     """Reads and batched writes of the index; `pool` is intake's asyncpg pool."""
 
@@ -69,11 +86,7 @@ class KeyIndex:
         return await self._keys.get((source, key))
 
     async def _fetch(self, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], IndexEntry]:
-        rows = await self.pool.fetch(
-            f"""SELECT i.* FROM unnest($1::text[], $2::text[]) AS w(source, key)
-                JOIN "{self.schema}".idempotency_keys i USING (source, key)""",
-            [s for s, _ in wanted], [k for _, k in wanted],
-        )
+        rows = await self.pool.fetch(lookup_sql(self.schema), [s for s, _ in wanted], [k for _, k in wanted])
         found: dict[tuple[str, str], IndexEntry] = {}
         for row in rows:
             receipt = Accepted(idempotency_key=row["key"], project_id=row["project_id"],
