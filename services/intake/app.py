@@ -1,9 +1,9 @@
-"""Composition root: connections, streams, the key index and the FastStream subscribers.
+"""Composition root: connections, streams, the key index and the two ways in.
 
 - request/reply on `<prefix>.intake.*.submit` (core NATS, `request_workers` concurrent handlers;
   a plain nats-py subscription, requests.py says why); the source id is the subject's third
   token, which the server's permissions enforce;
-- fire-and-forget: durable pull consumer `intake` on the inbound work-queue stream, batches
+- fire-and-forget: durable pull consumer `intake` on the inbound work-queue stream (inbound.py), batches
   with manual acks — a message is acked only after its receipt is published, and naked with a
   delay after a transient outcome, so nothing is lost while intake or stages is down.
 Nothing connects at import time; `running()` is the lifespan.
@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 
 import asyncpg
-from faststream import AckPolicy
-from faststream.nats import JStream, NatsBroker, PullSub
-from faststream.security import SASLPlaintext
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
@@ -30,11 +28,12 @@ from contracts.commands import Submission
 from contracts.receipts import Rejected
 from ledger.clock import Clock, SystemClock
 from ledger.eventlog import EventLog
-from ledger.natsconn import confirm_subscriptions, connect, raw_message
+from ledger.natsconn import confirm_subscriptions, connect
 from ledger.settings import Settings
 from services.intake import streams
 from services.intake.appender import GroupAppender
 from services.intake.handlers import Ports, answer, settle
+from services.intake.inbound import InboundConsumer
 from services.intake.index import PG_SETTINGS, Indexer, KeyIndex
 from services.intake.requests import RequestServer
 from services.intake.sinks import SUBJECT_HEADER, ReceiptStream, RejectedStream, StagesClient
@@ -63,7 +62,7 @@ class IntakeConfig:
 class Running:
     ports: Ports
     indexer: Indexer
-    broker: NatsBroker
+    inbound: InboundConsumer
     requests: RequestServer
 
 
@@ -76,28 +75,6 @@ def request_server(nc: NATS, config: IntakeConfig, ports: Ports, rejected: Rejec
     # one replica answers each request (queue group)
     return RequestServer(nc, config.settings.subjects.submit("*"), DURABLE, on_submit,
                          max_inflight=config.request_workers)
-
-
-def build_broker(config: IntakeConfig, ports: Ports, rejected: RejectedStream, receipts: ReceiptStream) -> NatsBroker:
-    settings, subjects = config.settings, config.settings.subjects
-    security = SASLPlaintext(username=settings.nats_user, password=settings.nats_password or "") \
-        if settings.nats_user else None
-    # apply_types=False and the raw_message decoder: the handler gets nats-py's messages (natsconn says why).
-    broker = NatsBroker(settings.nats_url or "", security=security, connect_timeout=5, logger=None, name="intake",
-                        apply_types=False)
-
-    @broker.subscriber(
-        f"{subjects.prefix}.inbound.*",
-        stream=JStream(subjects.inbound_stream, declare=False),
-        durable=DURABLE,
-        pull_sub=PullSub(batch_size=config.inbound_batch, timeout=0.2, batch=True),
-        ack_policy=AckPolicy.MANUAL,
-        decoder=raw_message,
-    )
-    async def on_inbound(batch: list[Msg]) -> None:
-        await drain(batch, ports, rejected, receipts)
-
-    return broker
 
 
 async def drain(batch: list[Msg], ports: Ports, rejected: RejectedStream, receipts: ReceiptStream) -> None:
@@ -133,7 +110,7 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
     pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=8, reset=_keep,
                                      server_settings=PG_SETTINGS)
     tasks: list[asyncio.Task[None]] = []
-    broker: NatsBroker | None = None
+    inbound: InboundConsumer | None = None
     requests: RequestServer | None = None
     ports: Ports | None = None
     try:
@@ -147,15 +124,16 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
         ports = Ports(log=log, keys=index, freshness=indexer, clock=config.clock, allowed=config.allowed,
                       stages=StagesClient(nc, subjects, timeout=config.stages_timeout),
                       appends=GroupAppender(log, max_inflight=config.append_batches))
-        rejected = RejectedStream(nc, subjects)
-        broker = build_broker(config, ports, rejected, ReceiptStream(nc, subjects))
-        await broker.start()
+        rejected, receipts = RejectedStream(nc, subjects), ReceiptStream(nc, subjects)
+        inbound = InboundConsumer(nc, subjects.inbound_stream, f"{subjects.prefix}.inbound.*", DURABLE,
+                                  functools.partial(drain, ports=ports, rejected=rejected, receipts=receipts),
+                                  batch=config.inbound_batch)
+        await inbound.start()
         requests = request_server(nc, config, ports, rejected)
         await requests.start()
         # Ready only once the server holds every subscription (a flush is not: see confirm_subscriptions)
-        await confirm_subscriptions(broker.connection)
         await confirm_subscriptions(nc)
-        yield Running(ports=ports, indexer=indexer, broker=broker, requests=requests)
+        yield Running(ports=ports, indexer=indexer, inbound=inbound, requests=requests)
     finally:
         if requests is not None:
             await requests.stop()
@@ -163,8 +141,8 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
             group = ports.appends
             logger.info("group commit: %s commits in %s atomic batches, %s batches refused and appended one by one",
                         group.batched, group.batches, group.fallbacks)
-        if broker is not None:
-            await broker.stop()
+        if inbound is not None:
+            await inbound.stop()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

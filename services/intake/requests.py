@@ -4,8 +4,8 @@ A FastStream subscriber spent ~130 µs of intake's CPU per submission on dispatc
 task group and memory stream per worker pool, context scopes, middlewares, a Response and a
 publisher chain for the reply): a fifth of intake's CPU under load (py-spy, bench.ingest). Here a
 message costs one asyncio task: the subscription's callback starts the handler and returns, the
-handler's bytes go back on the message's reply subject. FastStream still runs the service (the
-inbound stream's consumer, the broker's lifecycle); this is only the one hot subscription.
+handler's bytes go back on the message's reply subject. (The inbound stream's consumer is a plain
+nats-py pull loop too: inbound.py says why.)
 """
 
 from __future__ import annotations

@@ -1,0 +1,79 @@
+"""The fire-and-forget path: intake's durable pull consumer on the inbound work-queue stream.
+
+A plain nats-py pull loop, not a FastStream batch subscriber. FastStream 0.7's batch loop fetches
+again until its batch is full or its timeout ends and catches only `nats.errors.TimeoutError`;
+nats-py 2.16's fetch also raises the builtin `TimeoutError` when the time left is too short to send
+another pull request. That escaped the loop, which dropped the messages it had gathered so far:
+they stayed un-acked until the server redelivered them after ack_wait, 30 s later
+(tests/intake/test_inbound.py saw it about once in ten runs). Here each fetch's messages are
+handled as soon as the fetch returns, and every timeout, whichever class, is just an empty fetch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+import nats.errors
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.js.client import JetStreamContext
+
+from ledger.waits import wait_set
+
+log = logging.getLogger("intake")
+FETCH_WAIT_S = 0.2  # a lone message waits at most this long for others to share its batch
+RETRY_S = 1.0
+
+
+class InboundConsumer:
+    """Fetches up to `batch` messages of `stream` for the durable consumer `durable` and hands each
+    fetch to `drain`, which acks or naks every message itself. One fetch at a time: the next batch
+    is fetched once this one is settled, so a project's messages are handled in stream order."""
+
+    def __init__(self, nc: NATS, stream: str, subject: str, durable: str,
+                 drain: Callable[[list[Msg]], Awaitable[None]], *, batch: int = 256) -> None:
+        self.nc, self.stream, self.subject, self.durable = nc, stream, subject, durable
+        self.drain, self.batch = drain, batch
+        self._sub: JetStreamContext.PullSubscription | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+
+    async def start(self) -> None:
+        """Bind to the durable consumer (created with the server's defaults if missing) and start."""
+        self._sub = await self.nc.jetstream().pull_subscribe(self.subject, durable=self.durable,
+                                                             stream=self.stream)
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self, *, within: float = 10.0) -> None:
+        """Fetch no more; let the batch in hand settle (at most `within` seconds), then unsubscribe.
+        A batch cut short is not lost: its un-acked messages are redelivered after ack_wait."""
+        self._stopping.set()
+        if self._task is not None:
+            done, _ = await asyncio.wait({self._task}, timeout=within)
+            if not done:
+                self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._sub is not None:
+            sub, self._sub = self._sub, None
+            await sub.unsubscribe()
+
+    async def _run(self) -> None:
+        assert self._sub is not None
+        while not self._stopping.is_set():
+            try:
+                msgs = await self._sub.fetch(self.batch, timeout=FETCH_WAIT_S)
+            except TimeoutError:  # nats.errors.TimeoutError is one too
+                continue
+            except nats.errors.Error as err:  # a reconnect in progress, a leader election, …
+                log.warning("inbound fetch failed (%s); again in %.0fs", err or type(err).__name__, RETRY_S)
+                await wait_set(self._stopping, RETRY_S)
+                continue
+            if not msgs:
+                continue
+            try:
+                await self.drain(msgs)
+            except Exception:  # an ack or nak that could not be sent: the server redelivers after ack_wait
+                log.exception("inbound batch of %d not settled; its un-acked messages come back after ack_wait",
+                              len(msgs))
