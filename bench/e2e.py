@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
-import statistics
 import tempfile
 import time
 import uuid
@@ -52,7 +51,7 @@ import psutil  # type: ignore[import-untyped]
 from nats.aio.client import Client as NATS
 from nats.js import api
 
-from bench.raw import js_append_rate
+from bench.raw import js_append_rate, pct
 from contracts.receipts import Accepted
 from ledger.natsconn import sources_file
 from ledger.runtime.auth import ADMIN, inbox_prefix, load_sources
@@ -76,9 +75,6 @@ SERVERS = ("nats", "postgres")  # processes the RSS target does not apply to
 CONSUMERS = ("projections", "notify view", "stages reactions")  # what reads the whole log, timed after a preload
 DUE_ALERTS = "SELECT count(*) FROM notify.alerts WHERE (state = 'pending' AND fire_at <= now()) OR state = 'sending'"
 
-
-def pct(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 1 else float("nan")
 
 
 # -- the two systems ---------------------------------------------------------------------------------------
@@ -461,25 +457,30 @@ async def quiet_state(admin: NATS, db: asyncpg.Connection) -> Quiet:
     return Quiet(last, at, reacting, await _int(db, "notify.alerts", DUE_ALERTS))
 
 
-async def until_quiet(system: System, hook: Hook, within: float) -> float | None:
-    """After the load: wait until the services have finished its work (projections, stages' reactions,
-    notify's alerts), so the raw limits measured next do not compete with a catch-up; seconds it took."""
+async def until_quiet(system: System, hook: Hook, within: float, *, since: float, label: str, what: str,
+                      seen: Callable[[Quiet, float], None] | None = None, poll: float = 0.5) -> float | None:
+    """Wait until every consumer is at the log's end and no alert is due or being sent, printing where
+    things stand every 15 s as `label`; `seen(state, now)` is told of every probe. Seconds after
+    `since` it took, or None when not within `within` seconds (a warning says so)."""
     admin, db = await system.admin(), await asyncpg.connect(system.database_url())
-    t = said = time.perf_counter()
+    said = time.perf_counter()
 
     async def probe() -> bool:
         nonlocal said
         q = await quiet_state(admin, db)
-        if not q.done and time.perf_counter() - said >= 15:
-            said = time.perf_counter()
-            emit("bench", f"after the load {said - t:.0f}s: {q.line(hook)}")
+        now = time.perf_counter()
+        if seen is not None:
+            seen(q, now)
+        if q.done or now - said >= 15:
+            said = now
+            emit("bench", f"{label} {now - since:.0f}s: {q.line(hook)}")
         return q.done
 
     try:
-        await eventually(probe, within=within, what="the system quiet after the load", poll=0.5)
-        return time.perf_counter() - t
-    except AssertionError as exc:
-        emit("bench", f"WARNING: {exc}; measuring the raw limits anyway")
+        await eventually(probe, within=within, what=what, poll=poll)
+        return time.perf_counter() - since
+    except AssertionError as exc:  # report what was reached and measure anyway
+        emit("bench", f"WARNING: {exc}")
         return None
     finally:
         await db.close()
@@ -488,30 +489,15 @@ async def until_quiet(system: System, hook: Hook, within: float) -> float | None
 
 async def catch_up(system: System, loaded: Preloaded, hook: Hook, meter: RssMeter, within: float) -> CatchUp:
     """Wait until projections, notify's view and stages' reactions pass the preload, then until all is quiet."""
-    admin, db = await system.admin(), await asyncpg.connect(system.database_url())
     out = CatchUp()
-    said = time.perf_counter()
 
-    async def quiet() -> bool:
-        nonlocal said
-        q = await quiet_state(admin, db)
-        now = time.perf_counter()
+    def seen(q: Quiet, now: float) -> None:
         for what, seq in q.at.items():
             if seq >= loaded.end_seq:
                 out.reached.setdefault(what, now - loaded.ended)
-        if q.done or now - said >= 15:
-            said = now
-            emit("bench", f"catch-up {now - loaded.ended:.0f}s: {q.line(hook)}")
-        return q.done
 
-    try:
-        await eventually(quiet, within=within, what="the system caught up with the preload", poll=1.0)
-        out.quiet = time.perf_counter() - loaded.ended
-    except AssertionError as exc:  # report what was reached and measure the load anyway
-        emit("bench", f"WARNING: {exc}")
-    finally:
-        await db.close()
-        await admin.close()
+    out.quiet = await until_quiet(system, hook, within, since=loaded.ended, label="catch-up", seen=seen, poll=1.0,
+                                  what="the system caught up with the preload")
     out.alerts = len(hook.keys)
     out.rss_peak, out.rss_last = dict(meter.peak), dict(meter.last)
     return out
@@ -607,7 +593,8 @@ async def run(kind: str, args: argparse.Namespace) -> list[str]:
         load = await drive(system, args.seconds, args.publishers)
         # After the load (the log has events to read) and once the services are done with it: measured
         # while notify still sends the load's alerts, the "raw" append rate was a third of the real one.
-        settled = await until_quiet(system, hook, args.catch_up_timeout)
+        settled = await until_quiet(system, hook, args.catch_up_timeout, since=time.perf_counter(),
+                                    label="after the load", what="the system quiet after the load")
         raw = await raw_limits(system, args.raw_count, args.publishers)
         stop.set()
         await sampler

@@ -13,7 +13,7 @@ consumer that only fetches and acks: write, deliver, delete on ack, no work); an
 at a steady --rate submissions/s. Prints submissions/s, p50/p99 latency, ratio to raw.
 --paths picks the phases (raw always runs: it is the baseline); --replicas starts that many intake
 processes (one queue group); --profile DIR records each intake process with py-spy (raw, collapsed
-stacks, DIR/intake-<n>.txt) from readiness to the end of the last phase. --sweep N,M repeats raw
+stacks, DIR/intake-<n>.txt) from the first measured intake phase to the end of the last. --sweep N,M repeats raw
 and request/reply at those publisher counts (same run, same servers) and prints the ratio at each:
 raw appends wait for one fsync each, so raw stays flat as publishers grow, while intake's group
 commit writes more submissions per fsync.
@@ -28,7 +28,6 @@ import itertools
 import os
 import shutil
 import signal
-import statistics
 import sys
 import tempfile
 import time
@@ -42,7 +41,7 @@ import psutil  # type: ignore[import-untyped]
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
-from bench.raw import js_append_rate, workqueue_rate
+from bench.raw import js_append_rate, pct, workqueue_rate
 from contracts.subjects import Subjects
 from ledger.eventlog import provision
 from ledger.runtime.auth import ADMIN, Source, ensure_secrets, inbox_prefix, render_authorization
@@ -87,9 +86,6 @@ async def measured(meter: CpuMeter, run: Awaitable[T]) -> tuple[T, dict[str, flo
     after = meter.read()
     return result, {k: after[k] - before[k] for k in after}
 
-
-def pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[int(q) - 1] * 1000 if len(values) > 1 else float("nan")
 
 
 async def raw_append(nc: NATS, count: int, concurrency: int, size: int) -> float:

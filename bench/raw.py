@@ -1,8 +1,9 @@
-"""Raw limits shared by the benchmarks: what bare JetStream appends (and a bare work queue) do on the same server."""
+"""What the benchmarks share: the raw limits (bare JetStream appends, a bare work queue) and percentiles."""
 
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 import uuid
 
@@ -10,6 +11,11 @@ import nats.errors
 from nats.aio.client import Client as NATS
 from nats.js import api
 from nats.js.client import JetStreamContext
+
+
+def pct(seconds: list[float], q: int) -> float:
+    """The q-th percentile of `seconds`, in milliseconds (nan for fewer than two)."""
+    return statistics.quantiles(seconds, n=100)[q - 1] * 1000 if len(seconds) > 1 else float("nan")
 
 
 async def js_append_rate(js: JetStreamContext, prefix: str, payload: bytes, count: int, concurrency: int) -> float:

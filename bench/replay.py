@@ -152,7 +152,7 @@ async def live_lag(log: EventLog, nats_url: str, db_url: str, prefix: str, secon
             for seq in [s for s in sent if s <= applied]:
                 lags.append(now - sent.pop(seq))
 
-    vacuumed: list[str] = []  # what autovacuum worked on while we measured (a fresh 1 M build invites it)
+    vacuumed: set[str] = set()  # what autovacuum worked on while we measured (a fresh 1 M build invites it)
     samples = active = 0
 
     async def background() -> None:
@@ -164,7 +164,7 @@ async def live_lag(log: EventLog, nats_url: str, db_url: str, prefix: str, secon
                 working = await conn.fetchval(
                     "SELECT coalesce(array_agg(query), '{}') FROM pg_stat_activity "
                     "WHERE backend_type = 'autovacuum worker' AND query <> ''")
-                vacuumed.extend(working)
+                vacuumed.update(working)
                 active += bool(working)
                 await asyncio.sleep(0.1)
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
@@ -120,8 +121,8 @@ class EventLog:
         self.subjects = subjects
         self.timeout = timeout
         self._mux = ReplyMux(nc)
-        self._replicas: int | None = None
-        self._atomic: bool | None = None
+        self._stream: api.StreamConfig | None = None  # the events stream's config, asked once
+        self._stream_asked = asyncio.Lock()
         self._tip: dict[str, tuple[int, str, int]] = {}
 
     # -- append ---------------------------------------------------------------------------------
@@ -153,12 +154,16 @@ class EventLog:
         self._tip[subject] = (ack.seq, digest, commit.number)
         return AppendResult(seq=ack.seq, hash=digest, duplicate=bool(ack.duplicate))
 
+    async def _stream_config(self) -> api.StreamConfig:
+        """The events stream's config, asked of the server once (concurrent first callers share the answer)."""
+        async with self._stream_asked:
+            if self._stream is None:
+                self._stream = (await self.js.stream_info(self.subjects.events_stream)).config
+        return self._stream
+
     async def atomic_allowed(self) -> bool:
         """Whether the stream takes atomic batches (allow_atomic; streams provisioned before it do not)."""
-        if self._atomic is None:
-            info = await self.js.stream_info(self.subjects.events_stream)
-            self._atomic = bool(info.config.allow_atomic)
-        return self._atomic
+        return bool((await self._stream_config()).allow_atomic)
 
     async def append_atomic(self, items: list[tuple[Commit, int]]) -> list[AppendResult]:
         """Append several commits (each iff its key's last sequence is its expected version) as one
@@ -304,10 +309,7 @@ class EventLog:
         return Loaded(records=records, version=last.seq, last_hash=last.hash, last_number=last.commit.number)
 
     async def _replicated(self) -> bool:
-        if self._replicas is None:
-            info = await self.js.stream_info(self.subjects.events_stream)
-            self._replicas = int(info.config.num_replicas or 1)
-        return self._replicas > 1
+        return ((await self._stream_config()).num_replicas or 1) > 1
 
     async def _complete_from_leader(self, subject: str, records: list[Recorded]) -> None:
         """Append what followers had not applied yet, read through the leader (STREAM.MSG.GET)."""

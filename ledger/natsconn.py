@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import nats
 import nats.errors
@@ -15,9 +14,6 @@ from nats.aio.msg import Msg
 from ledger.runtime.auth import inbox_prefix
 from ledger.settings import Settings
 from ledger.waits import within
-
-if TYPE_CHECKING:  # the CLI imports this module: no FastStream import at run time
-    from faststream.message import StreamMessage
 
 
 def url_of(settings: Settings) -> str:
@@ -145,13 +141,3 @@ async def connect_operator(settings: Settings, *, name: str = "ledger-cli") -> N
         hint = "is `ledger up` running (same --data-dir), or LEDGER_NATS_URL / LEDGER_NATS_USER set?"
         why = str(err) or type(err).__name__
         raise Unreachable(f"cannot reach NATS at {url} as {user or 'anonymous'} ({why}); {hint}") from None
-
-
-async def raw_message(message: StreamMessage[Any]) -> Any:
-    """A FastStream decoder that hands the handler nats-py's message (or a batch's list) untouched.
-
-    Used with `NatsBroker(apply_types=False)`: with FastDepends, injecting the message ran in
-    anyio's thread pool for every message, a thread hop and GIL contention per message (a third of
-    intake's CPU under load; stages' reactions caught up at ~2 000 commits/s instead of ~3 300).
-    """
-    return message.raw_message

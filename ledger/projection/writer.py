@@ -1,4 +1,5 @@
 """One transaction per batch: archive, ledger rows, figures and the applied sequence — all or nothing.
+(A fresh build leaves the ledger rows out of its batches and writes them once at the end: write_new_rows.)
 
 Set-based only: COPY into session temp tables then one INSERT … ON CONFLICT per table, and unnest
 upserts for the additive figures. The progress row is the fence: the UPDATE only matches when the
@@ -110,7 +111,8 @@ class Writer:
                     await self.conn.copy_records_to_table(table, schema_name=self.schema, records=rows[table])
 
     async def write(self, batch: Batch, rows: Rows, frontier: Frontier, checkpoint: Checkpoint | None = None) -> None:
-        """Commit one batch; `rows` is the snapshot rows_of(batch) took right after the fold."""
+        """Commit one batch; `rows` is the snapshot rows_of(batch) took right after the fold, or empty
+        (`{}`) in a fresh build, whose ledger rows wait for write_new_rows."""
         await self._stage_tables()
         conn = self.conn
         async with conn.transaction():

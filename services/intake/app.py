@@ -112,7 +112,7 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
     tasks: list[asyncio.Task[None]] = []
     inbound: InboundConsumer | None = None
     requests: RequestServer | None = None
-    ports: Ports | None = None
+    group: GroupAppender | None = None
     try:
         await streams.provision(nc.jetstream(), subjects)
         index = KeyIndex(pool, config.schema)
@@ -121,9 +121,9 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
         indexer = Indexer(log, index)
         tasks = [asyncio.create_task(indexer.follow()), asyncio.create_task(indexer.sample())]
         await _until_fresh(indexer, tasks, config.start_timeout)
+        group = GroupAppender(log, max_inflight=config.append_batches)
         ports = Ports(log=log, keys=index, freshness=indexer, clock=config.clock, allowed=config.allowed,
-                      stages=StagesClient(nc, subjects, timeout=config.stages_timeout),
-                      appends=GroupAppender(log, max_inflight=config.append_batches))
+                      stages=StagesClient(nc, subjects, timeout=config.stages_timeout), appends=group)
         rejected, receipts = RejectedStream(nc, subjects), ReceiptStream(nc, subjects)
         inbound = InboundConsumer(nc, subjects.inbound_stream, f"{subjects.prefix}.inbound.*", DURABLE,
                                   functools.partial(drain, ports=ports, rejected=rejected, receipts=receipts),
@@ -137,12 +137,11 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
     finally:
         if requests is not None:
             await requests.stop()
-        if ports is not None and isinstance(ports.appends, GroupAppender):
-            group = ports.appends
-            logger.info("group commit: %s commits in %s atomic batches, %s batches refused and appended one by one",
-                        group.batched, group.batches, group.fallbacks)
         if inbound is not None:
             await inbound.stop()
+        if group is not None:  # after both ways in have stopped: their last appends are counted
+            logger.info("group commit: %s commits in %s atomic batches, %s batches refused and appended one by one",
+                        group.batched, group.batches, group.fallbacks)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

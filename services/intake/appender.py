@@ -12,6 +12,10 @@ Guarantees are EventLog.append's: each commit is written iff its key's last sequ
 expected version, at most once (msg-id). A batch is all or nothing; when the server refuses one
 (a conflict, a duplicate msg-id) or its outcome is unknown, every commit of it is appended on
 its own with EventLog.append, which reports conflicts, duplicates and lost acks exactly.
+
+Not ledger.coalesce.Coalescer, though the shape is alike: that one runs one batch at a time and
+answers every caller of the same key with one result, while here several batches are in flight, two
+commits of one key never share a batch, and every commit gets its own outcome.
 """
 
 from __future__ import annotations

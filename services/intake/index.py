@@ -1,7 +1,7 @@
 """The (source, idempotency key) → (payload hash, receipt) index in Postgres, fed from the log.
 
-A catch-up consumer reads the log in order (ordered consumer, follow) and writes batches of
-rows together with the last applied stream sequence in one transaction, so a restart resumes
+A follower reads the log in order (LogReader: pages, then the live tail) and writes batches of
+rows together with the last applied stream sequence in one statement, so a restart resumes
 exactly where it stopped and never applies a commit twice. `fresh()` says whether the index has
 applied everything that was in the log at most STALE_AFTER seconds ago (see idempotency.py).
 """
@@ -106,8 +106,8 @@ class KeyIndex:
 
         The index is derived from the log and keeps its position in this same statement: a crash can
         lose only the newest of these commits, which the follower re-applies from the stored
-        position. So no fsync here (intake's connections run with synchronous_commit off, see
-        app.py) — it would double the disk flushes per submission that the append already pays for
+        position. So no fsync here (intake's connections run with synchronous_commit off: PG_SETTINGS
+        above) — it would double the disk flushes per submission that the append already pays for
         (DESIGN.md).
         """
         keyed = [(r, receipt_of(r, duplicate=False)) for r in records if r.commit.source and r.commit.idempotency_key]
@@ -164,7 +164,8 @@ class Indexer:
         self.applied = await self.index.applied_seq()
         # The reader hands over whole lists (LogReader.take), not records one by one: a queue
         # operation per record and an asyncio.wait per batch were most of the follower's own cost.
-        queue: asyncio.Queue[list[Recorded]] = asyncio.Queue(maxsize=100)
+        # At most 10 lists of up to `batch` records wait while Postgres is slower than the reads.
+        queue: asyncio.Queue[list[Recorded]] = asyncio.Queue(maxsize=10)
         reader = LogReader(self.log, from_seq=self.applied + 1, follow=True)
 
         async def read() -> None:
@@ -186,7 +187,7 @@ class Indexer:
                 else:
                     batch = queue.get_nowait()
                 while len(batch) < self.batch and not queue.empty():
-                    batch = batch + queue.get_nowait()
+                    batch.extend(queue.get_nowait())
                 await self.index.apply(batch)
                 await self._advance(batch[-1].seq)
                 if len(batch) < self.batch:

@@ -40,12 +40,16 @@ class RequestServer:
         self._sub = await self.nc.subscribe(self.subject, queue=self.queue, cb=self._on)
 
     async def stop(self, *, within: float = 10.0) -> None:
-        """Take no more requests, then let the ones in flight finish (at most `within` seconds)."""
+        """Take no more requests, then let the ones in flight finish (at most `within` seconds; the
+        rest are cancelled, so none outlives the connections closed after this)."""
         if self._sub is not None:
             sub, self._sub = self._sub, None
             await sub.unsubscribe()
         if self._inflight:
-            await asyncio.wait(set(self._inflight), timeout=within)
+            _, late = await asyncio.wait(set(self._inflight), timeout=within)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     async def _on(self, msg: Msg) -> None:
         await self._room.acquire()

@@ -14,10 +14,12 @@ import asyncio
 import logging
 import signal
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import nats
 from faststream import AckPolicy
+from faststream.message import StreamMessage
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.security import SASLPlaintext
 from nats.aio.msg import Msg
@@ -27,7 +29,7 @@ from contracts.codec import decode_commit, encode, workflow_decoder
 from contracts.receipts import Rejected
 from ledger.calendar_log import CalendarSource
 from ledger.eventlog import EventLog
-from ledger.natsconn import confirm_subscriptions, raw_message
+from ledger.natsconn import confirm_subscriptions
 from ledger.settings import Settings
 from services.stages.handlers import Ports, handle_workflow, react_to_commit
 from services.stages.policy import load_policy
@@ -36,17 +38,27 @@ log = logging.getLogger("stages")
 REACT_ACK_WAIT_S = 10.0
 
 
+async def raw_message(message: StreamMessage[Any]) -> Any:
+    """A FastStream decoder that hands the handler nats-py's message untouched.
+
+    Used with `NatsBroker(apply_types=False)`: with FastDepends, injecting the message ran in
+    anyio's thread pool for every message, a thread hop and GIL contention per message (stages'
+    reactions caught up at ~2 000 commits/s instead of ~3 300).
+    """
+    return message.raw_message
+
+
 def build_broker(settings: Settings, ports: Ports) -> NatsBroker:
     subjects = settings.subjects
     security = (SASLPlaintext(username=settings.nats_user, password=settings.nats_password or "")
                 if settings.nats_user else None)
-    # apply_types=False and the raw_message decoder: handlers get nats-py's message (natsconn says why).
+    # apply_types=False and the raw_message decoder: handlers get nats-py's message (raw_message says why).
     broker = NatsBroker(settings.nats_url or "nats://127.0.0.1:4222", security=security, connect_timeout=5,
-                        logger=None, name="stages", apply_types=False)
+                        logger=None, name="stages", apply_types=False, decoder=raw_message)
 
     # Handlers for different projects run concurrently; the same project's races are settled by
     # optimistic concurrency in handle_workflow.
-    @broker.subscriber(subjects.stages_commands, queue="stages", max_workers=32, decoder=raw_message)
+    @broker.subscriber(subjects.stages_commands, queue="stages", max_workers=32)
     async def on_workflow(msg: Msg) -> bytes:
         try:
             request = workflow_decoder.decode(msg.data)
@@ -63,12 +75,11 @@ def build_broker(settings: Settings, ports: Ports) -> NatsBroker:
         config=ConsumerConfig(ack_wait=REACT_ACK_WAIT_S),
         pull_sub=PullSub(batch_size=32, timeout=1.0),
         ack_policy=AckPolicy.NACK_ON_ERROR,
-        decoder=raw_message,
     )
     async def on_event(msg: Msg) -> None:
         await react_to_commit(decode_commit(msg.data), ports)
 
-    @broker.subscriber(f"{subjects.prefix}.calendar.*", decoder=raw_message)
+    @broker.subscriber(f"{subjects.prefix}.calendar.*")
     async def on_calendar(msg: Msg) -> None:
         await ports.calendar.refresh()
 
