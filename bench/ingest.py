@@ -32,16 +32,13 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable
 from pathlib import Path
-from typing import TypeVar
 
 import nats
-import psutil  # type: ignore[import-untyped]
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
-from bench.raw import js_append_rate, pct, workqueue_rate
+from bench.raw import CpuMeter, js_append_rate, measured, pct, workqueue_rate
 from contracts.subjects import Subjects
 from ledger.eventlog import provision
 from ledger.runtime.auth import ADMIN, Source, ensure_secrets, inbox_prefix, render_authorization
@@ -53,38 +50,10 @@ from tests.intake import builders as b
 SUBJECTS = Subjects(prefix="bench")
 SOURCE = Source(id="window", name="bench window", password="bench-" + uuid.uuid4().hex)
 _ids = itertools.count()
-T = TypeVar("T")
 
 
 def body() -> bytes:
     return b.raw(b.submit_app(f"B-{next(_ids)}", occurred_at="2026-01-05T09:00:00+08:00"))
-
-
-class CpuMeter:
-    """CPU seconds (user + system) used by intake, nats-server and Postgres (all its backends)."""
-
-    def __init__(self, intakes: list[int], nats_pid: int, pg_pid: int) -> None:
-        self.groups = {"intake": [psutil.Process(p) for p in intakes], "nats": [psutil.Process(nats_pid)],
-                       "pg": [psutil.Process(pg_pid)]}
-
-    def read(self) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for name, procs in self.groups.items():
-            total = 0.0
-            for proc in procs:
-                for p in [proc, *proc.children(recursive=True)] if name == "pg" else [proc]:
-                    with contextlib.suppress(psutil.NoSuchProcess):
-                        t = p.cpu_times()
-                        total += t.user + t.system
-            out[name] = total
-        return out
-
-
-async def measured(meter: CpuMeter, run: Awaitable[T]) -> tuple[T, dict[str, float]]:
-    before = meter.read()
-    result = await run
-    after = meter.read()
-    return result, {k: after[k] - before[k] for k in after}
 
 
 
@@ -225,7 +194,8 @@ async def main(args: argparse.Namespace) -> None:
                 "--rate", "250", "--nonblocking", "-o", str(args.profile / f"intake-{n}.txt"),
                 stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL) for n, p in enumerate(intakes)]
         assert server.process is not None and pg.process is not None
-        meter = CpuMeter([p.pid for p in intakes], server.process.pid, pg.process.pid)
+        meter = CpuMeter({"intake": [p.pid for p in intakes], "nats": [server.process.pid]},
+                         with_children={"pg": [pg.process.pid]})
         results = []
         cpu: dict[str, dict[str, float]] = {}
         if "rr" in args.paths:

@@ -1,16 +1,52 @@
-"""What the benchmarks share: the raw limits (bare JetStream appends, a bare work queue) and percentiles."""
+"""What the benchmarks share: the raw limits (bare JetStream appends, a bare work queue), a CPU meter
+and percentiles."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import statistics
 import time
 import uuid
+from collections.abc import Awaitable
+from typing import TypeVar
 
 import nats.errors
+import psutil  # type: ignore[import-untyped]
 from nats.aio.client import Client as NATS
 from nats.js import api
 from nats.js.client import JetStreamContext
+
+T = TypeVar("T")
+
+
+class CpuMeter:
+    """CPU seconds (user + system) used by named groups of processes; `with_children` groups also
+    count every descendant alive at the reading (Postgres: all its backends)."""
+
+    def __init__(self, groups: dict[str, list[int]], *, with_children: dict[str, list[int]] | None = None) -> None:
+        self.groups = {name: ([psutil.Process(p) for p in pids], False) for name, pids in groups.items()}
+        self.groups |= {name: ([psutil.Process(p) for p in pids], True) for name, pids in (with_children or {}).items()}
+
+    def read(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for name, (procs, children) in self.groups.items():
+            total = 0.0
+            for proc in procs:
+                for p in [proc, *proc.children(recursive=True)] if children else [proc]:
+                    with contextlib.suppress(psutil.NoSuchProcess):
+                        t = p.cpu_times()
+                        total += t.user + t.system
+            out[name] = total
+        return out
+
+
+async def measured(meter: CpuMeter, run: Awaitable[T]) -> tuple[T, dict[str, float]]:
+    """`run`'s result and the CPU seconds each of the meter's groups used while it ran."""
+    before = meter.read()
+    result = await run
+    after = meter.read()
+    return result, {k: after[k] - before[k] for k in after}
 
 
 def pct(seconds: list[float], q: int) -> float:

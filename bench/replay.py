@@ -23,9 +23,11 @@ from pathlib import Path
 
 import asyncpg
 import nats
+import psutil  # type: ignore[import-untyped]
 from nats.aio.msg import Msg
 from nats.js import api
 
+from bench.raw import CpuMeter, measured
 from contracts.codec import decode_commit, encode_commit, sha256_hex
 from contracts.envelope import Recorded
 from contracts.subjects import Subjects
@@ -213,6 +215,10 @@ async def main(args: argparse.Namespace) -> None:
         pg.start()
         servers.append(pg)
         db_url = pg.url()
+    # CPU of the servers this run started (the fold+write and log-pump processes are read apart)
+    meter = CpuMeter({"nats-server": [s.process.pid for s in servers if isinstance(s, NatsServer) and s.process]},
+                     with_children={"postgres": [s.process.pid for s in servers
+                                                 if isinstance(s, PostgresServer) and s.process]})
     try:
         admin = await asyncpg.connect(db_url)
         name = "bench_" + uuid.uuid4().hex[:8]
@@ -233,14 +239,21 @@ async def main(args: argparse.Namespace) -> None:
         proj_rate = await raw_projector(conn, rows)
         del rows
         t = time.perf_counter()
-        built = await build(conn, log, batch_size=args.batch)
+        me = psutil.Process()
+        own = me.cpu_times()
+        built, cpu = await measured(meter, build(conn, log, batch_size=args.batch))
         took = time.perf_counter() - t
+        after = me.cpu_times()
+        cpu["fold+write"] = after.user + after.system - own.user - own.system
+        cpu["log pump"] = after.children_user + after.children_system - own.children_user - own.children_system
         rate = built.events / took
         say(f"REBUILD  {built.events:>9,} events  {rate:>9,.0f} events/s  in {took:.1f}s "
             f"(incl. indexes + certificate)  certificate {built.certificate[:16]}…")
         say(f"ratios: rebuild / raw batched projector = {rate / proj_rate:.2f}×; rebuild / raw read = "
             f"{rate / read_rate:.2f}×; raw COPY / rebuild = {copy_rate / rate:.2f}×; "
             f"1 M events would take ≈ {1_000_000 / rate:.0f}s")
+        say(f"rebuild CPU seconds ({took:.1f}s wall × 2 cores = {2 * took:.1f}): " + ", ".join(
+            f"{k} {v:.1f}" for k, v in cpu.items()) + f"; idle ≈ {2 * took - sum(cpu.values()):.1f}")
         await live_lag(log, nats_url, db_url, subjects.prefix, args.lag_seconds, tmp)
         await conn.close()
         await nc.close()
