@@ -179,12 +179,16 @@ class EventLog:
         if len({self._subject(c) for c, _ in items}) != len(items):
             raise BatchRefused("two commits of one key in a batch")
         batch_id = uuid.uuid4().hex
+        # Side by side: a commit whose chain tip is not cached (another replica wrote its key last)
+        # costs a direct get, and a batch's look-ups are independent of each other.
+        prepared = await asyncio.gather(*(self._prepare(c, e) for c, e in items), return_exceptions=True)
         bodies: list[tuple[str, bytes, str, dict[str, str]]] = []
-        for i, (commit, expected) in enumerate(items, 1):
-            try:
-                subject, body, digest, headers = await self._prepare(commit, expected)
-            except (ChainMismatch, ConcurrencyConflict) as err:
-                raise BatchRefused(str(err)) from None
+        for i, done in enumerate(prepared, 1):
+            if isinstance(done, ChainMismatch | ConcurrencyConflict):
+                raise BatchRefused(str(done)) from None
+            if isinstance(done, BaseException):
+                raise done
+            subject, body, digest, headers = done
             headers |= {"Nats-Batch-Id": batch_id, "Nats-Batch-Sequence": str(i)}
             bodies.append((subject, body, digest, headers))
         for subject, body, _, headers in bodies[:-1]:

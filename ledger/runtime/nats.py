@@ -30,8 +30,11 @@ def render_config(
     server_name: str = "ledger",
     http_port: int | None = None,
     authorization: str = "",
+    max_file_store: str | None = None,
 ) -> str:
-    """A single-node config. `sync_interval: always`: fsync before every ack (see DESIGN.md)."""
+    """A single-node config. `sync_interval: always`: fsync before every ack (see DESIGN.md).
+    `max_file_store` (e.g. "1TB") overrides the server's default file-store limit, 75% of the free
+    disk, against which every stream's max_bytes is reserved when the stream is created."""
     lines = [
         f'server_name: "{server_name}"',
         f"listen: 127.0.0.1:{port}",
@@ -39,6 +42,7 @@ def render_config(
         "jetstream {",
         f'  store_dir: "{store_dir.resolve()}"',
         "  sync_interval: always",
+        *([f"  max_file_store: {max_file_store}"] if max_file_store else []),
         "}",
     ]
     if http_port is not None:

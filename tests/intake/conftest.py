@@ -47,13 +47,10 @@ def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer
     port = free_port()
     conf = root / "nats.conf"
     block = render_authorization(PREFIXES, SOURCES, passwords)
-    config = render_config(port=port, store_dir=root / "js", authorization=block)
     # Every test's inbound stream reserves its 1 GiB max_bytes against the server's file store, which
     # defaults to 75% of the free disk: with < ~35 GB free the later tests failed to create streams
     # ('insufficient storage resources available'). The streams hold a few MB in fact.
-    config = config.replace("  sync_interval: always\n", "  sync_interval: always\n  max_file_store: 1TB\n")
-    assert "max_file_store" in config
-    conf.write_text(config)
+    conf.write_text(render_config(port=port, store_dir=root / "js", authorization=block, max_file_store="1TB"))
     server = NatsServer(conf, port, log_file=root / "nats.log")
     server.start()
     yield AuthServer(url=server.url, passwords=passwords)

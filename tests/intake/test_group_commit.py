@@ -127,3 +127,19 @@ async def test_a_batch_continues_existing_chains_at_their_versions(log: EventLog
         records = (await log.load_project(f"V-{i}")).records
         assert [r.seq for r in records] == [firsts[i].seq, result.seq]
         assert records[1].commit.prev_hash == records[0].hash and records[1].commit.number == 2
+
+
+async def test_a_batch_continues_chains_another_replica_wrote(log: EventLog) -> None:
+    """A second EventLog (another intake replica) has no chain tips cached: each is read from the
+    stream, and one stale expected version refuses the whole batch."""
+    firsts = [commit_after(EMPTY, f"R-{i}", [received(f"R-{i}")]) for i in range(30)]
+    tips = [await log.append(c, expected_version=0) for c in firsts]
+    other = EventLog(log.nc, log.subjects)
+    nexts = [commit_after(await log.load_project(c.key), c.key, [received(c.key)]) for c in firsts]
+    stale = [(c, t.seq) for c, t in zip(nexts, tips, strict=True)]
+    stale[17] = (nexts[17], tips[17].seq - 1)
+    with pytest.raises(BatchRefused):
+        await EventLog(log.nc, log.subjects).append_atomic(stale)
+    results = await other.append_atomic([(c, t.seq) for c, t in zip(nexts, tips, strict=True)])
+    for commit, result in zip(nexts, results, strict=True):
+        assert [r.seq for r in (await log.load_project(commit.key)).records][-1] == result.seq
