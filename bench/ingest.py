@@ -8,8 +8,10 @@ Postgres, runs `python -m services.intake` as its own process (as `ledger up` wo
 one run measures: raw js.publish appends (N concurrent publishers, same payload size); request/
 reply submissions (N concurrent publishers, each a new project); fire-and-forget through the
 inbound stream (N concurrent publishers, receipts awaited on the receipts subject), and with it the
-bare work-queue floor under that path (the same publishers into a new work-queue stream, one pull
-consumer that only fetches and acks: write, deliver, delete on ack, no work); and receipt latency
+bare floor under that path (the same publishers into a new stream with the inbound stream's limits
+retention, one pull consumer that only fetches and acks: write, deliver, ack, no work) and the same
+with work-queue retention (each ack also removes its message: why inbound is not a work queue,
+services/intake/streams.py); and receipt latency
 at a steady --rate submissions/s. Prints submissions/s, p50/p99 latency, ratio to raw.
 --paths picks the phases (raw always runs: it is the baseline); --replicas starts that many intake
 processes (one queue group); --profile DIR records each intake process with py-spy (raw, collapsed
@@ -37,8 +39,9 @@ from pathlib import Path
 import nats
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
+from nats.js import api
 
-from bench.raw import CpuMeter, js_append_rate, measured, pct, workqueue_rate
+from bench.raw import CpuMeter, js_append_rate, measured, pct, queue_rate
 from contracts.subjects import Subjects
 from ledger.eventlog import provision
 from ledger.runtime.auth import ADMIN, Source, ensure_secrets, inbox_prefix, render_authorization
@@ -179,12 +182,15 @@ async def main(args: argparse.Namespace) -> None:
                 await r.wait()
         size = len(body())
         raw = await raw_append(admin, args.count, args.concurrency, size)
-        queue_floor: float | None = None
+        floors: list[tuple[str, float]] = []
         if "inbound" in args.paths:
             consumer = await nats.connect(server.url, user=ADMIN, password=passwords[ADMIN])
             try:
-                queue_floor = await workqueue_rate(admin, consumer, "BENCH_WQ", b"x" * size, args.count,
-                                                   args.concurrency)
+                for label, name, retention in (
+                        ("raw limits queue: publish, fetch, ack", "BENCH_Q", api.RetentionPolicy.LIMITS),
+                        ("raw work queue: publish, fetch, ack", "BENCH_WQ", api.RetentionPolicy.WORK_QUEUE)):
+                    floors.append((label, await queue_rate(admin, consumer, name, b"x" * size, args.count,
+                                                           args.concurrency, retention)))
             finally:
                 await consumer.close()
         if args.profile:
@@ -222,9 +228,8 @@ async def main(args: argparse.Namespace) -> None:
               f"publishers, {size}-byte submissions, sync_interval: always, {args.replicas} intake process(es)")
         print(f"{'path':<40}{'subm/s':>10}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}")
         print(f"{'raw js.publish append':<40}{raw:>10.0f}{1.0:>8.2f}{'':>9}{'':>9}")
-        if queue_floor is not None:
-            print(f"{'raw work queue: publish, fetch, ack':<40}{queue_floor:>10.0f}{queue_floor / raw:>8.2f}"
-                  f"{'':>9}{'':>9}")
+        for label, floor in floors:
+            print(f"{label:<40}{floor:>10.0f}{floor / raw:>8.2f}{'':>9}{'':>9}")
         for name, rate, lat, ok in results:
             print(f"{name + f' ({ok} accepted)':<40}{rate:>10.0f}{rate / raw:>8.2f}{pct(lat, 50):>9.2f}"
                   f"{pct(lat, 99):>9.2f}")

@@ -1,4 +1,4 @@
-"""What the benchmarks share: the raw limits (bare JetStream appends, a bare work queue), a CPU meter
+"""What the benchmarks share: the raw limits (bare JetStream appends, bare queues), a CPU meter
 and percentiles."""
 
 from __future__ import annotations
@@ -70,16 +70,16 @@ async def js_append_rate(js: JetStreamContext, prefix: str, payload: bytes, coun
     return count / (time.perf_counter() - started)
 
 
-async def workqueue_rate(publisher: NATS, consumer: NATS, name: str, payload: bytes, count: int, concurrency: int,
-                         batch: int = 256) -> float:
-    """Submissions/s through a bare work queue at the same durability: `concurrency` publishers append
-    `count` messages to a new work-queue stream `name` while one pull consumer fetches them in batches
-    of `batch` and acks each (no other work). This is the floor under any fire-and-forget path: each
-    message is written, delivered and removed on ack. Deletes the stream afterwards."""
+async def queue_rate(publisher: NATS, consumer: NATS, name: str, payload: bytes, count: int, concurrency: int,
+                     retention: api.RetentionPolicy, batch: int = 256) -> float:
+    """Submissions/s through a bare queue at the same durability: `concurrency` publishers append
+    `count` messages to a new stream `name` with `retention` while one pull consumer fetches them in
+    batches of `batch` and acks each (no other work). This is the floor under any fire-and-forget
+    path: each message is written and delivered, and acked — which with work-queue (or interest)
+    retention also removes it, one removal per ack. Deletes the stream afterwards."""
     js, cjs = publisher.jetstream(), consumer.jetstream()
     prefix = name.lower()
-    await js.add_stream(api.StreamConfig(name=name, subjects=[f"{prefix}.*"],
-                                         retention=api.RetentionPolicy.WORK_QUEUE))
+    await js.add_stream(api.StreamConfig(name=name, subjects=[f"{prefix}.*"], retention=retention))
     try:
         sub = await cjs.pull_subscribe(f"{prefix}.*", durable="bench", stream=name,
                                        config=api.ConsumerConfig(max_ack_pending=count))

@@ -9,7 +9,9 @@ passwords this module renders the nats-server `authorization` block:
   receipts and its own reply inbox (`_INBOX.<source>.>`: it connects with that inbox prefix),
   and read its receipts through one durable consumer named after itself;
 - a service may use the JetStream API but never STREAM.DELETE/PURGE/UPDATE or MSG.DELETE, and
-  creates no stream but its own (intake: inbound, rejected, receipts);
+  creates no stream but its own (intake: inbound, rejected, receipts); the one exception is that
+  intake purges its inbound stream below its consumer's ack floor (services/intake/inbound.py):
+  no power beyond its acks, which removed each message from the work-queue stream it replaces;
 - the read API only reads: JetStream account info (its health check), the rejected stream's info
   and direct gets (operators' rejected-submissions view), replies on its own inbox
   (`_INBOX.api.>`); it may not publish to any stream, create consumers or touch the log;
@@ -127,8 +129,14 @@ def service_permissions(subjects: Subjects, service: str) -> dict[str, object]:
     if service == "api":
         return api_permissions(subjects)
     publish, subscribe = own[service]
+    deny = FORBIDDEN_API
+    if service == "intake":  # its inbound stream only (see the module's doc); every other purge stays denied
+        publish = [*publish, f"$JS.API.STREAM.PURGE.{subjects.inbound_stream}"]
+        deny = [d for d in FORBIDDEN_API if d != "$JS.API.STREAM.PURGE.>"] + [
+            f"$JS.API.STREAM.PURGE.{s}" for s in (subjects.events_stream, subjects.rejected_stream,
+                                                  subjects.receipts_stream)]
     return {
-        "publish": {"allow": JS_CLIENT + publish, "deny": FORBIDDEN_API},
+        "publish": {"allow": JS_CLIENT + publish, "deny": deny},
         "subscribe": {"allow": ["_INBOX.>", *subscribe]},
     }
 

@@ -3,7 +3,7 @@
 - request/reply on `<prefix>.intake.*.submit` (core NATS, `request_workers` concurrent handlers;
   a plain nats-py subscription, requests.py says why); the source id is the subject's third
   token, which the server's permissions enforce;
-- fire-and-forget: durable pull consumer `intake` on the inbound work-queue stream (inbound.py), batches
+- fire-and-forget: durable pull consumer `intake` on the inbound stream (inbound.py, which trims it), batches
   with manual acks — a message is acked only after its receipt is published, and naked with a
   delay after a transient outcome, so nothing is lost while intake or stages is down.
 Nothing connects at import time; `running()` is the lifespan.
@@ -33,7 +33,7 @@ from ledger.settings import Settings
 from services.intake import streams
 from services.intake.appender import GroupAppender
 from services.intake.handlers import Ports, answer, settle
-from services.intake.inbound import InboundConsumer
+from services.intake.inbound import TRIM_EVERY_S, InboundConsumer
 from services.intake.index import PG_SETTINGS, Indexer, KeyIndex
 from services.intake.requests import RequestServer
 from services.intake.sinks import SUBJECT_HEADER, ReceiptStream, RejectedStream, StagesClient
@@ -53,6 +53,8 @@ class IntakeConfig:
     stages_timeout: float = 5.0
     request_workers: int = 256
     inbound_batch: int = 256
+    inbound_trim_every: float = TRIM_EVERY_S
+    """Seconds between purges of the settled part of the inbound stream (inbound.py)."""
     append_batches: int = 2
     """Atomic append batches in flight at once (appender.py)."""
     start_timeout: float = 30.0
@@ -127,7 +129,7 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
         rejected, receipts = RejectedStream(nc, subjects), ReceiptStream(nc, subjects)
         inbound = InboundConsumer(nc, subjects.inbound_stream, f"{subjects.prefix}.inbound.*", DURABLE,
                                   functools.partial(drain, ports=ports, rejected=rejected, receipts=receipts),
-                                  batch=config.inbound_batch)
+                                  batch=config.inbound_batch, trim_every=config.inbound_trim_every)
         await inbound.start()
         requests = request_server(nc, config, ports, rejected)
         await requests.start()

@@ -1,4 +1,4 @@
-"""The fire-and-forget path: intake's durable pull consumer on the inbound work-queue stream.
+"""The fire-and-forget path: intake's durable pull consumer on the inbound stream, and its trimmer.
 
 A plain nats-py pull loop, not a FastStream batch subscriber. FastStream 0.7's batch loop fetches
 again until its batch is full or its timeout ends and catches only `nats.errors.TimeoutError`;
@@ -7,6 +7,13 @@ another pull request. That escaped the loop, which dropped the messages it had g
 they stayed un-acked until the server redelivered them after ack_wait, 30 s later
 (tests/intake/test_inbound.py saw it about once in ten runs). Here each fetch's messages are
 handled as soon as the fetch returns, and every timeout, whichever class, is just an empty fetch.
+
+The inbound stream keeps what was acked (limits retention: a removal per ack cost the path a
+fifth of its throughput, streams.py), so every TRIM_EVERY_S the consumer purges it below the
+durable consumer's ack floor: every message up to the floor is settled (its commit is in the event
+log or its rejection in the rejected stream, its receipt published), and none above it is touched.
+Every replica trims; the purges are idempotent. A work-queue stream (an older intake's) is not
+trimmed: its acks remove.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from collections.abc import Awaitable, Callable
 import nats.errors
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
+from nats.js import api
 from nats.js.client import JetStreamContext
 
 from ledger.waits import wait_set
@@ -25,6 +33,7 @@ from ledger.waits import wait_set
 log = logging.getLogger("intake")
 FETCH_WAIT_S = 0.2  # a lone message waits at most this long for others to share its batch
 RETRY_S = 1.0
+TRIM_EVERY_S = 5.0
 
 
 class InboundConsumer:
@@ -33,23 +42,31 @@ class InboundConsumer:
     is fetched once this one is settled, so a project's messages are handled in stream order."""
 
     def __init__(self, nc: NATS, stream: str, subject: str, durable: str,
-                 drain: Callable[[list[Msg]], Awaitable[None]], *, batch: int = 256) -> None:
+                 drain: Callable[[list[Msg]], Awaitable[None]], *, batch: int = 256,
+                 trim_every: float = TRIM_EVERY_S) -> None:
         self.nc, self.stream, self.subject, self.durable = nc, stream, subject, durable
-        self.drain, self.batch = drain, batch
+        self.drain, self.batch, self.trim_every = drain, batch, trim_every
         self._sub: JetStreamContext.PullSubscription | None = None
         self._task: asyncio.Task[None] | None = None
+        self._trimmer: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self.trimmed_to = 0  # the stream holds nothing below this sequence (as far as this replica purged)
 
     async def start(self) -> None:
         """Bind to the durable consumer (created with the server's defaults if missing) and start."""
-        self._sub = await self.nc.jetstream().pull_subscribe(self.subject, durable=self.durable,
-                                                             stream=self.stream)
+        js = self.nc.jetstream()
+        self._sub = await js.pull_subscribe(self.subject, durable=self.durable, stream=self.stream)
         self._task = asyncio.create_task(self._run())
+        if (await js.stream_info(self.stream)).config.retention != api.RetentionPolicy.WORK_QUEUE:
+            self._trimmer = asyncio.create_task(self._trim_loop())
 
     async def stop(self, *, within: float = 10.0) -> None:
         """Fetch no more; let the batch in hand settle (at most `within` seconds), then unsubscribe.
         A batch cut short is not lost: its un-acked messages are redelivered after ack_wait."""
         self._stopping.set()
+        if self._trimmer is not None:
+            self._trimmer.cancel()
+            await asyncio.gather(self._trimmer, return_exceptions=True)
         if self._task is not None:
             done, _ = await asyncio.wait({self._task}, timeout=within)
             if not done:
@@ -58,6 +75,23 @@ class InboundConsumer:
         if self._sub is not None:
             sub, self._sub = self._sub, None
             await sub.unsubscribe()
+
+    async def trim(self) -> int:
+        """Purge the stream below the durable consumer's ack floor; returns the first sequence kept."""
+        js = self.nc.jetstream()
+        info = await js.consumer_info(self.stream, self.durable)
+        floor = info.ack_floor.stream_seq if info.ack_floor is not None else 0
+        if floor >= self.trimmed_to:
+            await js.purge_stream(self.stream, seq=floor + 1)  # removes every sequence below seq
+            self.trimmed_to = floor + 1
+        return self.trimmed_to
+
+    async def _trim_loop(self) -> None:
+        while not await wait_set(self._stopping, self.trim_every):
+            try:
+                await self.trim()
+            except (nats.errors.Error, TimeoutError) as err:  # next round will do; the stream only grows meanwhile
+                log.warning("trimming the inbound stream failed (%s)", err or type(err).__name__)
 
     async def _run(self) -> None:
         assert self._sub is not None

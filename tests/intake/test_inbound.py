@@ -38,13 +38,13 @@ async def test_a_thousand_submissions_sent_while_intake_is_down_are_each_process
     acks = await asyncio.gather(*(js.publish(subjects.inbound("window"), b.raw(x) if isinstance(x, dict) else x)
                                   for x in bodies))
     assert len({a.seq for a in acks}) == N + 1
-    async with running(intake_config(auth_server, subjects, database_url, pg_schema)):
+    async with running(intake_config(auth_server, subjects, database_url, pg_schema, inbound_trim_every=0.2)):
         await wait_for(lambda: len(receipts) >= N + 1, within=60)
 
-        async def work_queue_empty() -> bool:  # every message acked (acks follow the receipts)
+        async def settled_and_trimmed() -> bool:  # every message acked (acks follow the receipts), then purged
             return (await admin.jetstream().stream_info(subjects.inbound_stream)).state.messages == 0
 
-        await wait_for(work_queue_empty)
+        await wait_for(settled_and_trimmed)
     accepted = [r for r in receipts if isinstance(r, Accepted)]
     assert len(accepted) == N and all(not r.duplicate for r in accepted)
     assert sorted(r.project_id for r in accepted) == sorted(f"F-{i}" for i in range(N))
@@ -63,17 +63,24 @@ async def test_a_workflow_command_waits_in_the_stream_until_stages_answers(
         receipts.append(decode_receipt(msg.data))
 
     await window.subscribe(subjects.receipts("window"), cb=on_receipt)
-    async with running(intake_config(auth_server, subjects, database_url, pg_schema)) as app:
+    ajs = admin.jetstream()
+    async with running(intake_config(auth_server, subjects, database_url, pg_schema, inbound_trim_every=0.1)) as app:
         js = window.jetstream()
         await js.publish(subjects.inbound("window"), b.raw(b.submit_app("W-1")))
         await wait_for(lambda: len(receipts) == 1)
-        await js.publish(subjects.inbound("window"), b.raw(b.supply("W-1")))
+        supply = await js.publish(subjects.inbound("window"), b.raw(b.supply("W-1")))
         await wait_for(_redelivered(admin, subjects), within=10)
         assert len(receipts) == 1, "no receipt while stages is down"
+        # the trimmer purged the settled application, never the command still waiting for stages
+        await wait_for(lambda: app.inbound.trimmed_to == supply.seq)
+        state = (await ajs.stream_info(subjects.inbound_stream)).state
+        assert (state.messages, state.first_seq) == (1, supply.seq)
         standin = StagesStandIn(await login(auth_server, "stages"), subjects)
         await standin.start()
         await wait_for(lambda: len(receipts) == 2, within=15)
         assert isinstance(receipts[1], Accepted) and app.indexer.fresh()
+        await wait_for(lambda: app.inbound.trimmed_to == supply.seq + 1)
+        assert (await ajs.stream_info(subjects.inbound_stream)).state.messages == 0
     assert await log.last_seq() == 2
     assert await read_rejected(admin, subjects) == []
 
