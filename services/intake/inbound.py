@@ -90,8 +90,10 @@ class InboundConsumer:
         while not await wait_set(self._stopping, self.trim_every):
             try:
                 await self.trim()
-            except (nats.errors.Error, TimeoutError) as err:  # next round will do; the stream only grows meanwhile
-                log.warning("trimming the inbound stream failed (%s)", err or type(err).__name__)
+            except Exception as err:  # next round will do; meanwhile the stream only grows (up to its cap)
+                log.warning("trimming the inbound stream %s failed (%s); a denied purge times out: does intake's "
+                            "identity have the current permissions ('ledger provision' renders them)?",
+                            self.stream, err or type(err).__name__)
 
     async def _run(self) -> None:
         assert self._sub is not None

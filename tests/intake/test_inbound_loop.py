@@ -8,6 +8,7 @@ dropped the messages it had gathered (redelivered 30 s later, after ack_wait).
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 from typing import Any, cast
 
 import nats.errors
@@ -73,3 +74,42 @@ async def test_a_failing_drain_does_not_stop_the_loop() -> None:
         return batches == [["a"], ["b"]]
     await eventually(both, within=10, what="the second batch after a failed first")
     await consumer.stop(within=5)
+
+
+class ScriptedFloors:
+    """Stands in for the JetStream context the trimmer uses: each consumer_info reports the next ack
+    floor of the script (or raises it); purge_stream records the sequence it was asked to keep from."""
+
+    def __init__(self, floors: list[int | BaseException]) -> None:
+        self.floors = floors
+        self.purged: list[int] = []
+
+    def jetstream(self) -> ScriptedFloors:
+        return self
+
+    async def consumer_info(self, stream: str, durable: str) -> SimpleNamespace:
+        step = self.floors.pop(0) if len(self.floors) > 1 else self.floors[0]
+        if isinstance(step, BaseException):
+            raise step
+        return SimpleNamespace(ack_floor=SimpleNamespace(stream_seq=step))
+
+    async def purge_stream(self, name: str, seq: int) -> bool:
+        self.purged.append(seq)
+        return True
+
+
+async def test_the_trimmer_purges_below_each_new_ack_floor_and_outlives_failures() -> None:
+    async def drain(batch: list[Msg]) -> None:
+        return None
+
+    js = ScriptedFloors([nats.errors.TimeoutError(), 5, 5, RuntimeError("odd answer"), 9])
+    consumer = InboundConsumer(cast(Any, js), "IN", "in.*", "intake", drain, trim_every=0.01)
+    consumer._trimmer = asyncio.create_task(consumer._trim_loop())
+
+    async def trimmed_twice() -> bool:
+        return consumer.trimmed_to == 10
+    await eventually(trimmed_twice, within=10, what="purges after both failures")
+    assert js.purged == [6, 10]  # once per new floor, never again for the same one
+    assert not consumer._trimmer.done()
+    await consumer.stop(within=5)
+    assert consumer._trimmer.done()
