@@ -1,6 +1,6 @@
 """Benchmark: intake's ingest paths against raw JetStream append on the same server and durability.
 
-    .venv/bin/python -m bench.ingest [--count 5000] [--concurrency 64] [--rate 500] [--replicas 1]
+    .venv/bin/python -m bench.ingest [--count 5000] [--concurrency 64] [--rounds 3] [--rate 500] [--replicas 1]
                                      [--paths rr,inbound,paced] [--sweep 128,256] [--profile DIR]
 
 Starts its own nats-server (JetStream, sync_interval: always, the generated auth config) and
@@ -12,7 +12,9 @@ bare floor under that path (the same publishers into a new stream with the inbou
 retention, one pull consumer that only fetches and acks: write, deliver, ack, no work) and the same
 with work-queue retention (each ack also removes its message: why inbound is not a work queue,
 services/intake/streams.py); and receipt latency
-at a steady --rate submissions/s. Prints submissions/s, p50/p99 latency, ratio to raw.
+at a steady --rate submissions/s. Prints submissions/s, p50/p99 latency, ratio to raw. The raw
+append, the floors and both paths are measured --rounds times, each round's ratios against that
+round's raw append, and the median is reported with the range (the machine's speed drifts).
 --paths picks the phases (raw always runs: it is the baseline); --replicas starts that many intake
 processes (one queue group); --profile DIR records each intake process with py-spy (raw, collapsed
 stacks, DIR/intake-<n>.txt) from the first measured intake phase to the end of the last. --sweep N,M repeats raw
@@ -30,6 +32,7 @@ import itertools
 import os
 import shutil
 import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -51,6 +54,8 @@ from ledger.runtime.postgres import PostgresServer
 from tests.intake import builders as b
 
 SUBJECTS = Subjects(prefix="bench")
+RAW, RR, INBOUND = "raw js.publish append", "request/reply", "inbound stream → receipt"
+LIMITS_FLOOR, WQ_FLOOR = "raw limits queue: publish, fetch, ack", "raw work queue: publish, fetch, ack"
 SOURCE = Source(id="window", name="bench window", password="bench-" + uuid.uuid4().hex)
 _ids = itertools.count()
 
@@ -60,10 +65,15 @@ def body() -> bytes:
 
 
 
-async def raw_append(nc: NATS, count: int, concurrency: int, size: int) -> float:
+async def raw_append(nc: NATS, count: int, concurrency: int, size: int, *, stream: str) -> float:
+    """The baseline: bare js.publish appends into a new stream `stream` (deleted afterwards)."""
     js = nc.jetstream()
-    await js.add_stream(name="BENCH_RAW", subjects=["benchraw.*"])
-    return await js_append_rate(js, "benchraw", b"x" * size, count, concurrency)
+    prefix = stream.lower()
+    await js.add_stream(name=stream, subjects=[f"{prefix}.*"])
+    try:
+        return await js_append_rate(js, prefix, b"x" * size, count, concurrency)
+    finally:
+        await js.delete_stream(stream)
 
 
 async def request_reply(nc: NATS, count: int, concurrency: int) -> tuple[float, list[float], int]:
@@ -181,18 +191,6 @@ async def main(args: argparse.Namespace) -> None:
             for r in ready:
                 await r.wait()
         size = len(body())
-        raw = await raw_append(admin, args.count, args.concurrency, size)
-        floors: list[tuple[str, float]] = []
-        if "inbound" in args.paths:
-            consumer = await nats.connect(server.url, user=ADMIN, password=passwords[ADMIN])
-            try:
-                for label, name, retention in (
-                        ("raw limits queue: publish, fetch, ack", "BENCH_Q", api.RetentionPolicy.LIMITS),
-                        ("raw work queue: publish, fetch, ack", "BENCH_WQ", api.RetentionPolicy.WORK_QUEUE)):
-                    floors.append((label, await queue_rate(admin, consumer, name, b"x" * size, args.count,
-                                                           args.concurrency, retention)))
-            finally:
-                await consumer.close()
         if args.profile:
             args.profile.mkdir(parents=True, exist_ok=True)
             spies = [await asyncio.create_subprocess_exec(
@@ -202,37 +200,64 @@ async def main(args: argparse.Namespace) -> None:
         assert server.process is not None and pg.process is not None
         meter = CpuMeter({"intake": [p.pid for p in intakes], "nats": [server.process.pid]},
                          with_children={"pg": [pg.process.pid]})
-        results = []
+        # Rounds: this machine's speed drifts by ±15 % within minutes, so each round measures raw
+        # append and then every path right after it; a path's ratio is the median of its rounds' ratios.
+        rounds: list[dict[str, float]] = []  # per round: name → submissions/s ("raw" included)
+        latencies: dict[str, list[float]] = {}
+        accepted: dict[str, int] = {}
         cpu: dict[str, dict[str, float]] = {}
-        if "rr" in args.paths:
-            (rate, lat, ok), cpu["request/reply"] = await measured(
-                meter, request_reply(source, args.count, args.concurrency))
-            results.append(("request/reply", rate, lat, ok))
-        if "inbound" in args.paths:
-            (rate, lat, ok), cpu["inbound stream → receipt"] = await measured(
-                meter, inbound(source, args.count, args.concurrency))
-            results.append(("inbound stream → receipt", rate, lat, ok))
+
+        def add_cpu(name: str, used: dict[str, float]) -> None:
+            cpu[name] = {k: cpu.get(name, {}).get(k, 0.0) + v for k, v in used.items()}
+
+        for n in range(args.rounds):
+            got = {RAW: await raw_append(admin, args.count, args.concurrency, size, stream=f"BENCH_RAW{n}")}
+            if "inbound" in args.paths:
+                consumer = await nats.connect(server.url, user=ADMIN, password=passwords[ADMIN])
+                try:
+                    for label, name, retention in (
+                            (LIMITS_FLOOR, f"BENCH_Q{n}", api.RetentionPolicy.LIMITS),
+                            (WQ_FLOOR, f"BENCH_WQ{n}", api.RetentionPolicy.WORK_QUEUE)):
+                        got[label] = await queue_rate(admin, consumer, name, b"x" * size, args.count,
+                                                      args.concurrency, retention)
+                finally:
+                    await consumer.close()
+            paths = [(RR, request_reply)] if "rr" in args.paths else []
+            paths += [(INBOUND, inbound)] if "inbound" in args.paths else []
+            for name, path in paths:
+                (rate, lat, ok), used = await measured(meter, path(source, args.count, args.concurrency))
+                got[name] = rate
+                latencies.setdefault(name, []).extend(lat)
+                accepted[name] = accepted.get(name, 0) + ok
+                add_cpu(name, used)
+            rounds.append(got)
+            print(f"round {n + 1}: raw {got[RAW]:,.0f}/s; " + "; ".join(
+                f"{k.split(':')[0]} {v / got[RAW]:.2f}" for k, v in got.items() if k != RAW), flush=True)
         sweep = []
         for publishers in args.sweep:
-            raw_n = await raw_append(admin, args.count, publishers, size)
+            raw_n = await raw_append(admin, args.count, publishers, size, stream=f"BENCH_RAW_{publishers}")
             rate_n, lat_n, ok_n = await request_reply(source, args.count, publishers)
             sweep.append((publishers, raw_n, rate_n, lat_n, ok_n))
         steady: list[float] = []
         if "paced" in args.paths:
-            steady, cpu[f"request/reply at {args.rate}/s"] = await measured(meter, paced(source, args.rate,
-                                                                                      args.seconds))
+            steady, used = await measured(meter, paced(source, args.rate, args.seconds))
+            add_cpu(f"request/reply at {args.rate}/s", used)
         for spy in spies:
             spy.send_signal(signal.SIGINT)
             await spy.wait()
-        print(f"\nintake ingest benchmark — {args.count} submissions per path, {args.concurrency} concurrent "
-              f"publishers, {size}-byte submissions, sync_interval: always, {args.replicas} intake process(es)")
-        print(f"{'path':<40}{'subm/s':>10}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}")
-        print(f"{'raw js.publish append':<40}{raw:>10.0f}{1.0:>8.2f}{'':>9}{'':>9}")
-        for label, floor in floors:
-            print(f"{label:<40}{floor:>10.0f}{floor / raw:>8.2f}{'':>9}{'':>9}")
-        for name, rate, lat, ok in results:
-            print(f"{name + f' ({ok} accepted)':<40}{rate:>10.0f}{rate / raw:>8.2f}{pct(lat, 50):>9.2f}"
-                  f"{pct(lat, 99):>9.2f}")
+        print(f"\nintake ingest benchmark — {args.count} submissions per path and round, {args.rounds} round(s), "
+              f"{args.concurrency} concurrent publishers, {size}-byte submissions, sync_interval: always, "
+              f"{args.replicas} intake process(es)")
+        print(f"{'path':<40}{'subm/s':>10}{'ratio':>8}{'range':>12}{'p50 ms':>9}{'p99 ms':>9}")
+        for name in rounds[0]:
+            rates = [r[name] for r in rounds]
+            ratios = [r[name] / r[RAW] for r in rounds]
+            label = name + (f" ({accepted[name]} accepted)" if name in accepted else "")
+            lat = latencies.get(name, [])
+            spread = f"{min(ratios):.2f}–{max(ratios):.2f}" if name != RAW and len(rounds) > 1 else ""
+            print(f"{label:<40}{statistics.median(rates):>10.0f}{statistics.median(ratios):>8.2f}{spread:>12}"
+                  + (f"{pct(lat, 50):>9.2f}{pct(lat, 99):>9.2f}" if lat else ""))
+        print("(subm/s: median of the rounds; ratio: median of each round's ratio to that round's raw append)")
         if sweep:
             print(f"\n{'publishers':<12}{'raw/s':>8}{'rr/s':>8}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}  (request/reply)")
             for publishers, raw_n, rate_n, lat_n, ok_n in sweep:
@@ -243,7 +268,7 @@ async def main(args: argparse.Namespace) -> None:
                   f"{pct(steady, 50):>9.2f}{pct(steady, 99):>9.2f}")
         print(f"\nCPU ms per submission during each phase (user + system){'':>2}{'intake':>9}{'nats':>8}{'pg':>8}")
         for name, used in cpu.items():
-            n = args.count if name in ("request/reply", "inbound stream → receipt") else len(steady)
+            n = args.count * args.rounds if name in (RR, INBOUND) else len(steady)
             print(f"{name:<57}" + "".join(f"{used[k] * 1000 / max(n, 1):>8.3f}" for k in ("intake", "nats", "pg")))
     finally:
         for intake in intakes:
@@ -266,6 +291,7 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--replicas", type=int, default=1, help="intake processes (one queue group)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of raw + each path (ratios: their median)")
     parser.add_argument("--paths", type=lambda v: set(v.split(",")), default={"rr", "inbound", "paced"},
                         help="phases to run after raw: any of rr,inbound,paced (default all)")
     parser.add_argument("--sweep", type=lambda v: [int(n) for n in v.split(",") if n], default=[],
