@@ -11,10 +11,10 @@ inbound stream (N concurrent publishers, receipts awaited on the receipts subjec
 bare floor under that path (the same publishers into a new stream with the inbound stream's limits
 retention, one pull consumer that only fetches and acks: write, deliver, ack, no work) and the same
 with work-queue retention (each ack also removes its message: why inbound is not a work queue,
-services/intake/streams.py); and receipt latency
-at a steady --rate submissions/s. Prints submissions/s, p50/p99 latency, ratio to raw. The raw
-append, the floors and both paths are measured --rounds times, each round's ratios against that
-round's raw append, and the median is reported with the range (the machine's speed drifts).
+services/intake/streams.py); and receipt latency at a steady --rate submissions/s. Prints
+submissions/s, p50/p99 latency, ratio to raw. The raw append, the floors and both paths are
+measured --rounds times, each round's ratios against that round's raw append, and the median is
+reported with the range (the machine's speed drifts).
 --paths picks the phases (raw always runs: it is the baseline); --replicas starts that many intake
 processes (one queue group); --profile DIR records each intake process with py-spy (raw, collapsed
 stacks, DIR/intake-<n>.txt) from the first measured intake phase to the end of the last. --sweep N,M repeats raw
@@ -62,7 +62,6 @@ _ids = itertools.count()
 
 def body() -> bytes:
     return b.raw(b.submit_app(f"B-{next(_ids)}", occurred_at="2026-01-05T09:00:00+08:00"))
-
 
 
 async def raw_append(nc: NATS, count: int, concurrency: int, size: int, *, stream: str) -> float:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import os
 import shutil
 import statistics
 import tempfile
@@ -252,8 +253,9 @@ async def main(args: argparse.Namespace) -> None:
         say(f"ratios: rebuild / raw batched projector = {rate / proj_rate:.2f}×; rebuild / raw read = "
             f"{rate / read_rate:.2f}×; raw COPY / rebuild = {copy_rate / rate:.2f}×; "
             f"1 M events would take ≈ {1_000_000 / rate:.0f}s")
-        say(f"rebuild CPU seconds ({took:.1f}s wall × 2 cores = {2 * took:.1f}): " + ", ".join(
-            f"{k} {v:.1f}" for k, v in cpu.items()) + f"; idle ≈ {2 * took - sum(cpu.values()):.1f}")
+        cores = os.cpu_count() or 1
+        say(f"rebuild CPU seconds ({took:.1f}s wall × {cores} cores = {cores * took:.1f}): " + ", ".join(
+            f"{k} {v:.1f}" for k, v in cpu.items()) + f"; idle ≈ {cores * took - sum(cpu.values()):.1f}")
         await live_lag(log, nats_url, db_url, subjects.prefix, args.lag_seconds, tmp)
         await conn.close()
         await nc.close()
