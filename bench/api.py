@@ -43,9 +43,7 @@ async def load(url: str, n: int) -> float:
     schema = await catalog.new_build(conn, name="ledger_v1", indexes=False)
     for table, rows in [*project_rows(n), *figure_rows()]:
         await insert(conn, schema, table, rows)
-    await catalog.create_indexes(conn, schema)
-    await conn.execute(f'ANALYZE "{schema}".projects, "{schema}".project_stages, "{schema}".project_blockers, '
-                       f'"{schema}".archive')
+    await catalog.create_indexes(conn, schema)  # and ANALYZE
     await catalog.switch_live(conn, schema)
     await conn.close()
     return time.perf_counter() - started

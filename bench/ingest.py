@@ -17,7 +17,7 @@ measured --rounds times, each round's ratios against that round's raw append, an
 reported with the range (the machine's speed drifts).
 --paths picks the phases (raw always runs: it is the baseline); --replicas starts that many intake
 processes (one queue group); --profile DIR records each intake process with py-spy (raw, collapsed
-stacks, DIR/intake-<n>.txt) from the first measured intake phase to the end of the last. --sweep N,M repeats raw
+stacks, DIR/intake-<n>.txt) from the first round to the end of the last measured phase. --sweep N,M repeats raw
 and request/reply at those publisher counts (same run, same servers) and prints the ratio at each:
 raw appends wait for one fsync each, so raw stays flat as publishers grow, while intake's group
 commit writes more submissions per fsync.
@@ -44,7 +44,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import api
 
-from bench.raw import CpuMeter, js_append_rate, measured, pct, queue_rate
+from bench.raw import CpuMeter, measured, pct, queue_rate, raw_append_rate
 from contracts.subjects import Subjects
 from ledger.eventlog import provision
 from ledger.runtime.auth import ADMIN, Source, ensure_secrets, inbox_prefix, render_authorization
@@ -62,17 +62,6 @@ _ids = itertools.count()
 
 def body() -> bytes:
     return b.raw(b.submit_app(f"B-{next(_ids)}", occurred_at="2026-01-05T09:00:00+08:00"))
-
-
-async def raw_append(nc: NATS, count: int, concurrency: int, size: int, *, stream: str) -> float:
-    """The baseline: bare js.publish appends into a new stream `stream` (deleted afterwards)."""
-    js = nc.jetstream()
-    prefix = stream.lower()
-    await js.add_stream(name=stream, subjects=[f"{prefix}.*"])
-    try:
-        return await js_append_rate(js, prefix, b"x" * size, count, concurrency)
-    finally:
-        await js.delete_stream(stream)
 
 
 async def request_reply(nc: NATS, count: int, concurrency: int) -> tuple[float, list[float], int]:
@@ -210,7 +199,8 @@ async def main(args: argparse.Namespace) -> None:
             cpu[name] = {k: cpu.get(name, {}).get(k, 0.0) + v for k, v in used.items()}
 
         for n in range(args.rounds):
-            got = {RAW: await raw_append(admin, args.count, args.concurrency, size, stream=f"BENCH_RAW{n}")}
+            got = {RAW: await raw_append_rate(admin.jetstream(), f"BENCH_RAW{n}", b"x" * size, args.count,
+                                             args.concurrency)}
             if "inbound" in args.paths:
                 consumer = await nats.connect(server.url, user=ADMIN, password=passwords[ADMIN])
                 try:
@@ -234,7 +224,8 @@ async def main(args: argparse.Namespace) -> None:
                 f"{k.split(':')[0]} {v / got[RAW]:.2f}" for k, v in got.items() if k != RAW), flush=True)
         sweep = []
         for publishers in args.sweep:
-            raw_n = await raw_append(admin, args.count, publishers, size, stream=f"BENCH_RAW_{publishers}")
+            raw_n = await raw_append_rate(admin.jetstream(), f"BENCH_RAW_{publishers}", b"x" * size, args.count,
+                                          publishers)
             rate_n, lat_n, ok_n = await request_reply(source, args.count, publishers)
             sweep.append((publishers, raw_n, rate_n, lat_n, ok_n))
         steady: list[float] = []
@@ -267,8 +258,9 @@ async def main(args: argparse.Namespace) -> None:
                   f"{pct(steady, 50):>9.2f}{pct(steady, 99):>9.2f}")
         print(f"\nCPU ms per submission during each phase (user + system){'':>2}{'intake':>9}{'nats':>8}{'pg':>8}")
         for name, used in cpu.items():
-            n = args.count * args.rounds if name in (RR, INBOUND) else len(steady)
-            print(f"{name:<57}" + "".join(f"{used[k] * 1000 / max(n, 1):>8.3f}" for k in ("intake", "nats", "pg")))
+            submissions = args.count * args.rounds if name in (RR, INBOUND) else len(steady)
+            print(f"{name:<57}" + "".join(f"{used[k] * 1000 / max(submissions, 1):>8.3f}"
+                                          for k in ("intake", "nats", "pg")))
     finally:
         for intake in intakes:
             if intake.returncode is None:  # one that died already would raise ProcessLookupError
@@ -283,6 +275,12 @@ async def main(args: argparse.Namespace) -> None:
         shutil.rmtree(root, ignore_errors=True)  # its nats and Postgres data: ~100 MB a run
 
 
+def _at_least_one(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a whole number of at least 1")
+    return int(value)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--count", type=int, default=5000)
@@ -290,7 +288,8 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--replicas", type=int, default=1, help="intake processes (one queue group)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of raw + each path (ratios: their median)")
+    parser.add_argument("--rounds", type=_at_least_one, default=3,
+                        help="rounds of raw + each path (ratios: their median)")
     parser.add_argument("--paths", type=lambda v: set(v.split(",")), default={"rr", "inbound", "paced"},
                         help="phases to run after raw: any of rr,inbound,paced (default all)")
     parser.add_argument("--sweep", type=lambda v: [int(n) for n in v.split(",") if n], default=[],

@@ -22,7 +22,7 @@ T = TypeVar("T")
 
 class CpuMeter:
     """CPU seconds (user + system) used by named groups of processes; `with_children` groups also
-    count every descendant alive at the reading (Postgres: all its backends)."""
+    count their descendants, alive or ended (Postgres: every backend and parallel worker)."""
 
     def __init__(self, groups: dict[str, list[int]], *, with_children: dict[str, list[int]] | None = None) -> None:
         self.groups = {name: ([psutil.Process(p) for p in pids], False) for name, pids in groups.items()}
@@ -37,6 +37,8 @@ class CpuMeter:
                     with contextlib.suppress(psutil.NoSuchProcess):
                         t = p.cpu_times()
                         total += t.user + t.system
+                        if children and p is proc:  # descendants that ended meanwhile (parallel workers, …)
+                            total += t.children_user + t.children_system
             out[name] = total
         return out
 
@@ -68,6 +70,17 @@ async def js_append_rate(js: JetStreamContext, prefix: str, payload: bytes, coun
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return count / (time.perf_counter() - started)
+
+
+async def raw_append_rate(js: JetStreamContext, stream: str, payload: bytes, count: int, concurrency: int,
+                          *, replicas: int = 1) -> float:
+    """The baseline: js_append_rate into a new stream `stream` (`replicas` replicas), deleted afterwards."""
+    prefix = stream.lower()
+    await js.add_stream(api.StreamConfig(name=stream, subjects=[f"{prefix}.*"], num_replicas=replicas))
+    try:
+        return await js_append_rate(js, prefix, payload, count, concurrency)
+    finally:
+        await js.delete_stream(stream)
 
 
 async def queue_rate(publisher: NATS, consumer: NATS, name: str, payload: bytes, count: int, concurrency: int,

@@ -16,7 +16,6 @@ import asyncio
 import itertools
 import os
 import shutil
-import statistics
 import tempfile
 import time
 import uuid
@@ -28,7 +27,7 @@ import psutil  # type: ignore[import-untyped]
 from nats.aio.msg import Msg
 from nats.js import api
 
-from bench.raw import CpuMeter, measured
+from bench.raw import CpuMeter, measured, pct
 from contracts.codec import decode_commit, encode_commit, sha256_hex
 from contracts.envelope import Recorded
 from contracts.subjects import Subjects
@@ -191,12 +190,10 @@ async def live_lag(log: EventLog, nats_url: str, db_url: str, prefix: str, secon
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     await poll.close()
-    q = statistics.quantiles(lags, n=100)
-    say(f"live lag {len(lags):>9,} events at 500/s: p50 {q[49] * 1000:.1f} ms, p99 {q[98] * 1000:.1f} ms, "
+    say(f"live lag {len(lags):>9,} events at 500/s: p50 {pct(lags, 50):.1f} ms, p99 {pct(lags, 99):.1f} ms, "
         f"max {max(lags) * 1000:.1f} ms (append sent → visible in ledger.progress)")
-    a = statistics.quantiles(acks, n=100)
     busy = sorted({v.split(" ", 2)[-1][:60] for v in vacuumed})
-    say(f"         of which the append's own ack: p50 {a[49] * 1000:.1f} ms, p99 {a[98] * 1000:.1f} ms; "
+    say(f"         of which the append's own ack: p50 {pct(acks, 50):.1f} ms, p99 {pct(acks, 99):.1f} ms; "
         f"autovacuum busy in {active} of {samples} samples {busy if busy else ''}")
 
 
@@ -253,7 +250,7 @@ async def main(args: argparse.Namespace) -> None:
         say(f"ratios: rebuild / raw batched projector = {rate / proj_rate:.2f}×; rebuild / raw read = "
             f"{rate / read_rate:.2f}×; raw COPY / rebuild = {copy_rate / rate:.2f}×; "
             f"1 M events would take ≈ {1_000_000 / rate:.0f}s")
-        cores = os.cpu_count() or 1
+        cores = len(os.sched_getaffinity(0))
         say(f"rebuild CPU seconds ({took:.1f}s wall × {cores} cores = {cores * took:.1f}): " + ", ".join(
             f"{k} {v:.1f}" for k, v in cpu.items()) + f"; idle ≈ {cores * took - sum(cpu.values()):.1f}")
         await live_lag(log, nats_url, db_url, subjects.prefix, args.lag_seconds, tmp)

@@ -84,7 +84,8 @@ def stream_config(subjects: Subjects, *, replicas: int = 1) -> api.StreamConfig:
 
 
 async def provision(js: JetStreamContext, subjects: Subjects, *, replicas: int = 1) -> None:
-    """Create the event-log stream, or check an existing one is still immutable. Idempotent."""
+    """Create the event-log stream, or check an existing one is still immutable (and let it take
+    atomic batches if it was made before they were used). Idempotent; needs the admin identity."""
     wanted = stream_config(subjects, replicas=replicas)
     try:
         info = await js.stream_info(subjects.events_stream)
@@ -110,6 +111,9 @@ async def provision(js: JetStreamContext, subjects: Subjects, *, replicas: int =
             f"stream {subjects.events_stream} exists but is not immutable ({', '.join(unsafe)}); "
             "an admin must fix it by hand — refusing to run on a log that can lose history"
         )
+    if not have.allow_atomic:  # provisioned before group commit: turn atomic batches on (an allowed update)
+        have.allow_atomic = True
+        await js.update_stream(have)
 
 
 class EventLog:
@@ -156,9 +160,10 @@ class EventLog:
 
     async def _stream_config(self) -> api.StreamConfig:
         """The events stream's config, asked of the server once (concurrent first callers share the answer)."""
-        async with self._stream_asked:
-            if self._stream is None:
-                self._stream = (await self.js.stream_info(self.subjects.events_stream)).config
+        if self._stream is None:  # asked on every append and load: no lock once known
+            async with self._stream_asked:
+                if self._stream is None:
+                    self._stream = (await self.js.stream_info(self.subjects.events_stream)).config
         return self._stream
 
     async def atomic_allowed(self) -> bool:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import asyncpg
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
+from nats.js import api
 
 from contracts.codec import encode
 from contracts.commands import Submission
@@ -116,7 +117,7 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
     requests: RequestServer | None = None
     group: GroupAppender | None = None
     try:
-        await streams.provision(nc.jetstream(), subjects)
+        held = await streams.provision(nc.jetstream(), subjects)
         index = KeyIndex(pool, config.schema)
         await index.setup()
         log = EventLog(nc, subjects)
@@ -129,7 +130,8 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
         rejected, receipts = RejectedStream(nc, subjects), ReceiptStream(nc, subjects)
         inbound = InboundConsumer(nc, subjects.inbound_stream, f"{subjects.prefix}.inbound.*", DURABLE,
                                   functools.partial(drain, ports=ports, rejected=rejected, receipts=receipts),
-                                  batch=config.inbound_batch, trim_every=config.inbound_trim_every)
+                                  batch=config.inbound_batch, trim_every=config.inbound_trim_every,
+                                  trim=held[subjects.inbound_stream].retention != api.RetentionPolicy.WORK_QUEUE)
         await inbound.start()
         requests = request_server(nc, config, ports, rejected)
         await requests.start()

@@ -13,7 +13,7 @@ fifth of its throughput, streams.py), so every TRIM_EVERY_S the consumer purges 
 durable consumer's ack floor: every message up to the floor is settled (its commit is in the event
 log or its rejection in the rejected stream, its receipt published), and none above it is touched.
 Every replica trims; the purges are idempotent. A work-queue stream (an older intake's) is not
-trimmed: its acks remove.
+trimmed (trim=False): its acks remove.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from collections.abc import Awaitable, Callable
 import nats.errors
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
-from nats.js import api
 from nats.js.client import JetStreamContext
 
 from ledger.waits import wait_set
@@ -42,22 +41,22 @@ class InboundConsumer:
     is fetched once this one is settled, so a project's messages are handled in stream order."""
 
     def __init__(self, nc: NATS, stream: str, subject: str, durable: str,
-                 drain: Callable[[list[Msg]], Awaitable[None]], *, batch: int = 256,
+                 drain: Callable[[list[Msg]], Awaitable[None]], *, batch: int = 256, trim: bool = True,
                  trim_every: float = TRIM_EVERY_S) -> None:
         self.nc, self.stream, self.subject, self.durable = nc, stream, subject, durable
-        self.drain, self.batch, self.trim_every = drain, batch, trim_every
+        self.drain, self.batch, self.trimming, self.trim_every = drain, batch, trim, trim_every
         self._sub: JetStreamContext.PullSubscription | None = None
         self._task: asyncio.Task[None] | None = None
         self._trimmer: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
-        self.trimmed_to = 0  # the stream holds nothing below this sequence (as far as this replica purged)
+        self.trimmed_to = 1  # the stream holds nothing below this sequence (as far as this replica purged)
 
     async def start(self) -> None:
         """Bind to the durable consumer (created with the server's defaults if missing) and start."""
-        js = self.nc.jetstream()
-        self._sub = await js.pull_subscribe(self.subject, durable=self.durable, stream=self.stream)
+        self._sub = await self.nc.jetstream().pull_subscribe(self.subject, durable=self.durable,
+                                                             stream=self.stream)
         self._task = asyncio.create_task(self._run())
-        if (await js.stream_info(self.stream)).config.retention != api.RetentionPolicy.WORK_QUEUE:
+        if self.trimming:
             self._trimmer = asyncio.create_task(self._trim_loop())
 
     async def stop(self, *, within: float = 10.0) -> None:

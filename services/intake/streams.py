@@ -49,16 +49,20 @@ def configs(subjects: Subjects) -> list[api.StreamConfig]:
     ]
 
 
-async def provision(js: JetStreamContext, subjects: Subjects) -> None:
-    """Create intake's streams if missing (intake's identity may create, never update or delete them)."""
+async def provision(js: JetStreamContext, subjects: Subjects) -> dict[str, api.StreamConfig]:
+    """Create intake's streams if missing (intake's identity may create, never update or delete them);
+    returns each stream's config as the server holds it."""
+    held: dict[str, api.StreamConfig] = {}
     for config in configs(subjects):
         assert config.name is not None
         try:
             info = await js.stream_info(config.name)
         except nats.js.errors.NotFoundError:
-            await js.add_stream(config)
+            held[config.name] = (await js.add_stream(config)).config
             continue
         retentions = {config.retention} | ({api.RetentionPolicy.WORK_QUEUE} if config.name == subjects.inbound_stream
                                            else set())  # an older intake's inbound stream (see above)
         if info.config.retention not in retentions or info.config.subjects != config.subjects:
             raise RuntimeError(f"stream {config.name} exists with another retention or subjects; an admin must fix it")
+        held[config.name] = info.config
+    return held

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import msgspec
+import nats.errors
 import pytest
 from nats.aio.client import Client as NATS
 
@@ -89,14 +90,15 @@ async def test_a_stream_without_atomic_batches_gets_single_appends(admin: NATS, 
     other = Subjects(prefix=subjects.prefix + "na")
     config = stream_config(other)
     config.allow_atomic = False
-    await admin.jetstream().add_stream(config)
-    await provision(admin.jetstream(), other)  # an older stream is still accepted as it is
+    await admin.jetstream().add_stream(config)  # an older stream, provisioned before group commit
     log = EventLog(admin, other)
     assert not await log.atomic_allowed()
     group = GroupAppender(log, min_batch=2)
     commits = [commit_after(EMPTY, f"N-{i}", [received(f"N-{i}")]) for i in range(20)]
     results = await asyncio.gather(*(group.append(c, expected_version=0) for c in commits))
     assert group.batches == 0 and len({r.seq for r in results}) == 20
+    await provision(admin.jetstream(), other)  # the admin's provisioning accepts it and turns batches on
+    assert await EventLog(admin, other).atomic_allowed()
 
 
 async def test_one_commit_that_cannot_be_sent_fails_alone(log: EventLog) -> None:
@@ -107,7 +109,7 @@ async def test_one_commit_that_cannot_be_sent_fails_alone(log: EventLog) -> None
     commits.insert(2, commit_after(EMPTY, "J-huge", [huge]))  # over the server's max_payload
     outcomes = await asyncio.gather(*(group.append(c, expected_version=0) for c in commits), return_exceptions=True)
     assert group.fallbacks == 1
-    assert isinstance(outcomes[2], Exception) and not isinstance(outcomes[2], AppendResult)
+    assert isinstance(outcomes[2], nats.errors.MaxPayloadError), outcomes[2]
     for commit, outcome in zip(commits[:2] + commits[3:], outcomes[:2] + outcomes[3:], strict=True):
         assert isinstance(outcome, AppendResult)
         assert [r.seq for r in (await log.load_project(commit.key)).records] == [outcome.seq]

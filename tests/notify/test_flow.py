@@ -51,10 +51,6 @@ async def test_yellow_red_overdue_escalation_each_once_on_its_working_day_across
         assert set((await states(db, schema)).values()) == {"sent"}
 
 
-async def _async(value: bool) -> bool:
-    return value
-
-
 async def _more_than(receivers: Receivers, count: int) -> bool:
     return len(receivers.got) > count
 
@@ -81,7 +77,8 @@ async def test_suspension_holds_alerts_and_resumption_moves_them(
         await caught_up(n, log)
         assert receivers.got == []  # the new levels lie ahead
         await move_to(clock, n, at_local(dt.date(2026, 10, 27), 9))
-        await eventually(lambda: _async(len(receivers.got) == 1), what="red on the new due day")
+        await eventually(functools.partial(_more_than, receivers, 0), what="red on the new due day")
+        assert len(receivers.got) == 1
         assert "2026-10-27" in receivers.got[0].text and "红色" in receivers.got[0].text
 
 
@@ -100,7 +97,8 @@ async def test_an_extension_moves_the_alerts_and_completion_cancels_them(
         await move_to(clock, n, at_local(dt.date(2026, 9, 30), 9))
         assert receivers.got == []  # P1's red moved to 10-14; P2 passed: its alerts are cancelled
         await move_to(clock, n, at_local(dt.date(2026, 10, 14), 9))
-        await eventually(lambda: _async(len(receivers.got) == 1), what="red on the extended due day")
+        await eventually(functools.partial(_more_than, receivers, 0), what="red on the extended due day")
+        assert len(receivers.got) == 1
         assert "P1" in receivers.got[0].text and "2026-10-14" in receivers.got[0].text
         rows = await db.fetch(f"SELECT project_id, level, state FROM {schema}.alerts ORDER BY 1, 2, 3")
         assert {(r["project_id"], r["state"]) for r in rows} >= {("P2", "cancelled"), ("P1", "cancelled"),
