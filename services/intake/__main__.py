@@ -21,9 +21,14 @@ async def main() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with running(config):
-        logging.getLogger("intake").info("intake ready: %s sources on %s", len(sources), settings.subjects.submit("*"))
-        await stop.wait()
+    log = logging.getLogger("intake")
+    async with running(config) as app:
+        log.info("intake ready: %s sources on %s", len(sources), settings.subjects.submit("*"))
+        failure = await app.serve(stop)
+        if failure is not None:  # exit non-zero: the supervisor (or compose's restart policy) starts a fresh one
+            log.critical("%s; stopping so that intake is restarted", failure)
+    if failure is not None:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

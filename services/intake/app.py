@@ -67,6 +67,27 @@ class Running:
     indexer: Indexer
     inbound: InboundConsumer
     requests: RequestServer
+    background: tuple[asyncio.Task[None], ...]
+    """Tasks that run as long as intake does (the key index's follower and sampler, the inbound loop and
+    trimmer); each handles its expected failures itself and ends only when intake stops."""
+
+    async def failed(self) -> str:
+        """Returns once a background task has ended while intake runs — something none of them expected
+        (they retry what they expect), after which intake no longer does all its work — naming it and why."""
+        done, _ = await asyncio.wait(self.background, return_when=asyncio.FIRST_COMPLETED)
+        task = min(done, key=lambda t: self.background.index(t))
+        why = "cancelled" if task.cancelled() else repr(task.exception()) if task.exception() else "returned"
+        return f"{task.get_name()} ended ({why})"
+
+    async def serve(self, stop: asyncio.Event) -> str | None:
+        """Until `stop` is set (returns None) or a background task fails first (returns what `failed` says)."""
+        stopping, failing = asyncio.create_task(stop.wait()), asyncio.create_task(self.failed())
+        try:
+            await asyncio.wait({stopping, failing}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            failing.cancel()
+        return failing.result() if failing.done() and not failing.cancelled() else None
 
 
 def request_server(nc: NATS, config: IntakeConfig, ports: Ports, rejected: RejectedStream) -> RequestServer:
@@ -122,7 +143,8 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
         await index.setup()
         log = EventLog(nc, subjects)
         indexer = Indexer(log, index)
-        tasks = [asyncio.create_task(indexer.follow()), asyncio.create_task(indexer.sample())]
+        tasks = [asyncio.create_task(indexer.follow(), name="key index follower"),
+                 asyncio.create_task(indexer.sample(), name="key index sampler")]
         await _until_fresh(indexer, tasks, config.start_timeout)
         group = GroupAppender(log, max_inflight=config.append_batches)
         ports = Ports(log=log, keys=index, freshness=indexer, clock=config.clock, allowed=config.allowed,
@@ -137,7 +159,8 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
         await requests.start()
         # Ready only once the server holds every subscription (a flush is not: see confirm_subscriptions)
         await confirm_subscriptions(nc)
-        yield Running(ports=ports, indexer=indexer, inbound=inbound, requests=requests)
+        yield Running(ports=ports, indexer=indexer, inbound=inbound, requests=requests,
+                      background=(*tasks, *inbound.tasks))
     finally:
         if requests is not None:
             await requests.stop()

@@ -55,9 +55,14 @@ class InboundConsumer:
         """Bind to the durable consumer (created with the server's defaults if missing) and start."""
         self._sub = await self.nc.jetstream().pull_subscribe(self.subject, durable=self.durable,
                                                              stream=self.stream)
-        self._task = asyncio.create_task(self._run())
+        self._task = asyncio.create_task(self._run(), name="inbound fetch loop")
         if self.trimming:
-            self._trimmer = asyncio.create_task(self._trim_loop())
+            self._trimmer = asyncio.create_task(self._trim_loop(), name="inbound trimmer")
+
+    @property
+    def tasks(self) -> list[asyncio.Task[None]]:
+        """The fetch loop and the trimmer: both run until `stop`, so one that has ended before has failed."""
+        return [t for t in (self._task, self._trimmer) if t is not None]
 
     async def stop(self, *, within: float = 10.0) -> None:
         """Fetch no more; let the batch in hand settle (at most `within` seconds), then unsubscribe.
@@ -91,7 +96,7 @@ class InboundConsumer:
                 await self.trim()
             except Exception as err:  # next round will do; meanwhile the stream only grows (up to its cap)
                 log.warning("trimming the inbound stream %s failed (%s); a denied purge times out: does intake's "
-                            "identity have the current permissions ('ledger provision' renders them)?",
+                            "identity have the current permissions ('ledger provision auth' renders them)?",
                             self.stream, err or type(err).__name__)
 
     async def _run(self) -> None:

@@ -1,0 +1,98 @@
+"""Intake's liveness beyond "the process runs": its health check and its own background tasks.
+
+- `ledger.runtime.health intake` also probes that intake may trim its inbound stream, with a purge that
+  removes nothing; with permissions rendered before trimming, it reports what to do.
+- A background task that ends while intake runs (a bug none of its retries expected) ends `Running.serve`
+  with its name, so `python -m services.intake` exits non-zero and is restarted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from nats.aio.client import Client as NATS
+
+from contracts.subjects import Subjects
+from ledger.runtime.auth import ADMIN, ensure_secrets, render_authorization
+from ledger.runtime.health import check
+from ledger.runtime.nats import NatsServer, render_config
+from ledger.runtime.ports import free_port
+from ledger.settings import Settings
+from services.intake import streams
+from services.intake.app import DURABLE, Running
+from tests.intake.conftest import SOURCES, AuthServer, login
+
+
+def intake_settings(url: str, password: str, subjects: Subjects) -> Settings:
+    return Settings(nats_url=url, prefix=subjects.prefix, nats_user="intake", nats_password=password)
+
+
+async def inbound_with_messages(admin: NATS, window: NATS, subjects: Subjects, count: int) -> None:
+    """The inbound stream with `count` unsettled submissions and intake's durable consumer on it."""
+    await streams.provision(admin.jetstream(), subjects)
+    for i in range(count):
+        await window.jetstream().publish(subjects.inbound("window"), f'{{"n": {i}}}'.encode())
+    await admin.jetstream().add_consumer(subjects.inbound_stream, durable_name=DURABLE)
+
+
+async def test_the_intake_health_check_probes_the_trim_permission_without_removing_anything(
+    auth_server: AuthServer, admin: NATS, window: NATS, subjects: Subjects
+) -> None:
+    await inbound_with_messages(admin, window, subjects, 4)
+    js = admin.jetstream()
+    await js.purge_stream(subjects.inbound_stream, seq=3)  # as the trimmer leaves it: sequences 3 and 4 kept
+    await check("intake", intake_settings(auth_server.url, auth_server.passwords["intake"], subjects))
+    state = (await js.stream_info(subjects.inbound_stream)).state
+    assert (state.first_seq, state.last_seq, state.messages) == (3, 4, 2)
+
+
+async def test_the_intake_health_check_names_permissions_that_predate_trimming(
+    tmp_path: Path, subjects: Subjects
+) -> None:
+    passwords = ensure_secrets(tmp_path / "secrets")
+    block = json.loads(render_authorization([subjects], SOURCES, passwords).removeprefix("authorization "))
+    intake = next(u for u in block["users"] if u["user"] == "intake")
+    allow = intake["permissions"]["publish"]["allow"]
+    allow.remove(f"$JS.API.STREAM.PURGE.{subjects.inbound_stream}")  # as rendered before intake trimmed
+    port = free_port()
+    conf = tmp_path / "nats.conf"
+    conf.write_text(render_config(port=port, store_dir=tmp_path / "js", max_file_store="1TB",
+                                  authorization="authorization " + json.dumps(block)))
+    server = NatsServer(conf, port, log_file=tmp_path / "nats.log")
+    server.start()
+    try:
+        admin = await login(AuthServer(url=server.url, passwords=passwords), ADMIN)
+        window = await login(AuthServer(url=server.url, passwords=passwords), "window")
+        try:
+            await inbound_with_messages(admin, window, subjects, 2)
+            with pytest.raises(PermissionError, match=r"may not purge its inbound stream .*ledger provision auth"):
+                await check("intake", intake_settings(server.url, passwords["intake"], subjects))
+            assert (await admin.jetstream().stream_info(subjects.inbound_stream)).state.messages == 2
+        finally:
+            await window.close()
+            await admin.close()
+    finally:
+        server.stop()
+
+
+async def test_serve_ends_naming_a_background_task_that_failed(intake: Running) -> None:
+    async def broken_fetch(*args: object, **kwargs: object) -> list[object]:
+        raise RuntimeError("a bug no retry expected")
+
+    serving = asyncio.create_task(intake.serve(asyncio.Event()))
+    cast(Any, intake.inbound)._sub.fetch = broken_fetch  # the loop's next fetch raises it
+    failure = await asyncio.wait_for(serving, 10)
+    assert failure == "inbound fetch loop ended (RuntimeError('a bug no retry expected'))"
+
+
+async def test_serve_returns_none_when_stopped_with_every_background_task_running(intake: Running) -> None:
+    stop = asyncio.Event()
+    serving = asyncio.create_task(intake.serve(stop))
+    stop.set()
+    assert await asyncio.wait_for(serving, 10) is None
+    assert [t.get_name() for t in intake.background if not t.done()] == [
+        "key index follower", "key index sampler", "inbound fetch loop", "inbound trimmer"]
