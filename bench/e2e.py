@@ -1,6 +1,6 @@
 """Benchmark: the whole system — embedded single node and compose's three-node cluster — under concurrent publishers.
 
-    .venv/bin/python -m bench.e2e [--topology both|single|cluster] [--seconds 20] [--publishers 32]
+    .venv/bin/python -m bench.e2e [--topology both|single|cluster] [--seconds 20] [--publishers 32] [--rate 500]
     .venv/bin/python -m bench.e2e --topology single --preload 1000000 [--preload-live]   # RSS after 1 M events
 
 Topologies (`--topology`, default `both`, single first), each in a fresh temporary folder on free ports:
@@ -10,10 +10,11 @@ Topologies (`--topology`, default `both`, single first), each in a fresh tempora
   sync_interval: always, Postgres, every service with its replicas).
 In both, notify's one alert route is a webhook receiver on loopback.
 
-Each drives request/reply submissions (new applications whose first stage is already overdue) for --seconds
-and reports: sustained submissions/s, receipt latency p50/p99, append → visible-in-ledger lag p50/p99 (receipt's
-sequence vs ledger.progress), alert delay (receipt → webhook delivery of the overdue alert), peak RSS of every
-process. Once the services are done with the load (every consumer at the log's end, every alert sent), it
+Each drives request/reply submissions (new applications whose first stage is already overdue) for --seconds,
+back to back or paced (--rate), and reports: sustained submissions/s, receipt latency p50/p99, append →
+visible-in-ledger lag p50/p99 (receipt's sequence vs ledger.progress), alert delay (receipt → webhook delivery
+of the overdue alert), the CPU seconds each process used during the load, peak RSS of every process.
+Once the services are done with the load (every consumer at the log's end, every alert sent), it
 measures in the same run the raw limits on the same servers at the same durability: JetStream
 append to an R1 / R3 stream, ordered read of the log, Postgres COPY, and the raw publish → one committed row
 floor; every figure is printed with its ratio to the raw limit.
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import tempfile
 import time
@@ -51,7 +53,7 @@ import psutil  # type: ignore[import-untyped]
 from nats.aio.client import Client as NATS
 from nats.js import api
 
-from bench.raw import js_append_rate, pct
+from bench.raw import CpuMeter, js_append_rate, pct
 from contracts.receipts import Accepted
 from ledger.natsconn import sources_file
 from ledger.runtime.auth import ADMIN, inbox_prefix, load_sources
@@ -246,9 +248,21 @@ class Load:
     latencies: list[float]
     lags: list[float]
     project_ack: dict[str, float]
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds each process used during the load
+    seconds: float = 0.0
 
 
-async def drive(system: System, seconds: float, publishers: int) -> Load:
+def cpu_meter(system: System) -> CpuMeter:
+    """Every process of the system (Postgres with its backends) and this one (publishers, webhook receiver)."""
+    pids = system.pids()
+    return CpuMeter({**{k: [v] for k, v in pids.items() if not k.startswith("postgres")},
+                     "bench (publishers, hook)": [os.getpid()]},
+                    with_children={k: [v] for k, v in pids.items() if k.startswith("postgres")})
+
+
+async def drive(system: System, seconds: float, publishers: int, rate: float | None = None) -> Load:
+    """`publishers` submit back to back for `seconds`; with `rate`, together at most `rate` per second
+    (each keeps its own schedule and sends at once when behind it)."""
     nc, db = await system.source(), await asyncpg.connect(system.database_url())
     acks: dict[int, float] = {}  # stream seq → receipt time
     project_ack: dict[str, float] = {}
@@ -260,6 +274,10 @@ async def drive(system: System, seconds: float, publishers: int) -> Load:
         n = 0
         while not stop.is_set():
             n += 1
+            if rate is not None:  # pacing the offered load, not waiting for a condition
+                await asyncio.sleep(max(0.0, started + ((n - 1) * publishers + tag) / rate - time.perf_counter()))
+                if stop.is_set():
+                    break
             pid = f"E{tag}-{n}-{uuid.uuid4().hex[:4]}"
             t = time.perf_counter()
             try:
@@ -283,17 +301,21 @@ async def drive(system: System, seconds: float, publishers: int) -> Load:
             await asyncio.sleep(0.002)
 
     watcher = asyncio.create_task(watch_visible())
+    meter = cpu_meter(system)
+    before = meter.read()
     started = time.perf_counter()
     tasks = [asyncio.create_task(publisher(i)) for i in range(publishers)]
     await asyncio.sleep(seconds)  # the timed load itself, not a wait for a condition
     stop.set()
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - started
+    after = meter.read()
     await asyncio.wait_for(watcher, 120)
     await nc.close()
     await db.close()
     return Load(rate=len(latencies) / elapsed, latencies=latencies, project_ack=project_ack,
-                lags=[visible[s] - t for s, t in acks.items() if s in visible])
+                lags=[visible[s] - t for s, t in acks.items() if s in visible],
+                cpu={k: after[k] - before[k] for k in after}, seconds=elapsed)
 
 
 @dataclass
@@ -518,7 +540,8 @@ def report(system: System, args: argparse.Namespace, load: Load, raw: Raw, delay
     floor50, floor99 = pct(raw.floor, 50), pct(raw.floor, 99)
     lat99 = pct(load.latencies, 99)
     r = system.replicas
-    lines = [f"end-to-end benchmark — {system.title}, {args.publishers} publishers, {args.seconds:g}s, "
+    offered = f"paced at {args.rate:g}/s" if args.rate else "back to back"
+    lines = [f"end-to-end benchmark — {system.title}, {args.publishers} publishers {offered}, {args.seconds:g}s, "
              f"{len(load.latencies)} accepted",
              f"raw JetStream append R{r}      {raw.append:>9.0f}/s",
              f"raw ordered read             {raw.read:>9.0f}/s",
@@ -559,6 +582,10 @@ def report(system: System, args: argparse.Namespace, load: Load, raw: Raw, delay
               f"({len(delays)} of {len(load.project_ack)} overdue alerts arrived)",
               "services done with the load  " + (f"{settled:.1f}s after it (the raw limits were measured then)"
                                                  if settled is not None else "NOT within the timeout")]
+    cores = len(psutil.Process().cpu_affinity() or []) or os.cpu_count() or 1
+    used = sum(load.cpu.values())
+    lines.append(f"CPU during the load           {used:.1f} of {cores * load.seconds:.1f} CPU-s ({cores} cores): "
+                 + ", ".join(f"{k} {v:.1f}" for k, v in sorted(load.cpu.items(), key=lambda kv: -kv[1])))
     return lines + rss_line("peak RSS MB (whole run)", peak)
 
 
@@ -590,7 +617,7 @@ async def run(kind: str, args: argparse.Namespace) -> list[str]:
             if not system.live_preload:
                 caught.reached["all services healthy"] = healthy
         emit("bench", f"=== {system.title}: {args.seconds:g}s of load from {args.publishers} publishers ===")
-        load = await drive(system, args.seconds, args.publishers)
+        load = await drive(system, args.seconds, args.publishers, args.rate)
         # After the load (the log has events to read) and once the services are done with it: measured
         # while notify still sends the load's alerts, the "raw" append rate was a third of the real one.
         settled = await until_quiet(system, hook, args.catch_up_timeout, since=time.perf_counter(),
@@ -622,6 +649,9 @@ if __name__ == "__main__":
                         help="single: `ledger up`'s embedded node; cluster: compose.yaml's three nodes (default: both)")
     parser.add_argument("--seconds", type=float, default=20.0, help="duration of the timed load")
     parser.add_argument("--publishers", type=int, default=32)
+    parser.add_argument("--rate", type=float, default=None, metavar="PER_S",
+                        help="pace the publishers to this many submissions/s together (default: back to back); "
+                             "the lag at a rate the system sustains, e.g. 500")
     parser.add_argument("--raw-count", type=int, default=5000, help="messages for the raw append limit")
     parser.add_argument("--preload", type=int, default=0, metavar="EVENTS",
                         help="append this many realistic events first and wait for the services to catch up")

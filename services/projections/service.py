@@ -19,7 +19,7 @@ import nats
 from ledger.clock import Clock, SystemClock
 from ledger.eventlog import EventLog
 from ledger.projection import catalog
-from ledger.projection.projector import Projector
+from ledger.projection.projector import LIVE_PG_SETTINGS, Projector
 from ledger.projection.signing import CheckpointPolicy, Signer
 from ledger.projection.writer import LiveMoved
 from ledger.settings import ConfigError, Settings
@@ -54,7 +54,7 @@ async def run(settings: Settings, clock: Clock | None = None, *, ready: asyncio.
     clock = clock or SystemClock()
     nc = await nats.connect(settings.nats_url or "nats://127.0.0.1:4222", user=settings.nats_user,
                             password=settings.nats_password, name="projections", max_reconnect_attempts=-1)
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await asyncpg.connect(settings.database_url, server_settings=LIVE_PG_SETTINGS)
     try:
         # The lock is held by this session, and this session does every write: if it dies, so do
         # its writes, and a standby takes over from the stored sequence.

@@ -1,0 +1,51 @@
+"""The live projector's look-ups stay primary-key probes however the live schema grew since it planned them.
+
+The live schema starts empty. asyncpg prepares every statement, and after five runs Postgres may keep a
+generic plan made from that moment's statistics: a scan of the whole table for each look-up of projects
+missing from the projector's cache, until autoanalyze ran. The live connection plans each statement
+(LIVE_PG_SETTINGS); this test shows the difference on the projector's own look-up statements.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+from ledger.projection import catalog
+from ledger.projection.projector import LIVE_PG_SETTINGS, lookup_sql
+from ledger.projection.schema import PROJECTS, q
+
+VALUES = {"text": "'x'", "boolean": "false", "integer": "0", "bigint": "0", "text[]": "'{}'"}
+
+
+def grow_sql(schema: str, count: int) -> str:
+    """`count` projects P-1 … P-count: every column filled with a plain value of its type (NULL where allowed)."""
+    cols = []
+    for name, sql_type in PROJECTS:
+        base = sql_type.removesuffix(" NOT NULL PRIMARY KEY").removesuffix(" NOT NULL")
+        cols.append("'P-' || g" if name == "id" else VALUES[base] if "NOT NULL" in sql_type else "NULL")
+    return f"INSERT INTO {q(schema)}.projects SELECT {', '.join(cols)} FROM generate_series(1, {count}) g"
+
+
+async def plan_after_growth(url: str, settings: dict[str, str]) -> str:
+    conn = await asyncpg.connect(url, server_settings=settings)
+    try:
+        schema = await catalog.new_build(conn)  # as the live service's first start makes it: empty, analyzed
+        await conn.execute(f"PREPARE lookup(text[]) AS {lookup_sql(schema)[0]}")
+        for burst in range(10):  # new projects, looked up while the table is still empty
+            assert await conn.fetch(f"EXECUTE lookup(ARRAY['n{burst}-1', 'n{burst}-2'])") == []
+        await conn.execute(grow_sql(schema, 20_000))  # grown, not analyzed
+        assert [r["id"] for r in await conn.fetch("EXECUTE lookup(ARRAY['P-7', 'none'])")] == ["P-7"]
+        return "\n".join(r[0] for r in await conn.fetch("EXPLAIN EXECUTE lookup(ARRAY['P-7'])"))
+    finally:
+        await conn.close()
+
+
+async def test_a_lookup_planned_on_the_empty_live_schema_probes_the_key_after_it_grows(ledger_db: str) -> None:
+    plan = await plan_after_growth(ledger_db, LIVE_PG_SETTINGS)
+    assert "Index" in plan and "Seq Scan" not in plan, plan
+
+
+async def test_without_the_setting_the_same_lookup_keeps_scanning_the_table(ledger_db: str) -> None:
+    """What LIVE_PG_SETTINGS prevents (if Postgres ever stops doing this, the setting may go)."""
+    plan = await plan_after_growth(ledger_db, {})
+    assert "Seq Scan" in plan, plan
