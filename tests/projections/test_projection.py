@@ -15,8 +15,11 @@ from ledger.eventlog import EventLog
 from ledger.projection import catalog
 from ledger.projection.build import build
 from ledger.projection.certificate import certificate
+from ledger.projection.fold import Batch
+from ledger.projection.merkle import Frontier
 from ledger.projection.projector import Projector
 from ledger.projection.schema import TABLES
+from ledger.projection.writer import Fenced, LiveMoved
 from tests.factories import T0
 from tests.projections.conftest import fill
 
@@ -88,3 +91,37 @@ async def test_the_archive_refuses_update_delete_and_truncate(log: EventLog, con
         with pytest.raises(asyncpg.InsufficientPrivilegeError, match="insert-only"):
             await conn.execute(sql)
     assert await conn.fetchval("SELECT count(*) FROM ledger.archive") == 50
+
+
+@pytest.mark.parametrize("batch_size", [3, 300])
+async def test_batches_that_upsert_their_rows_write_the_same_ledger_from_arrays_or_copies(
+    log: EventLog, conn: asyncpg.Connection, batch_size: int
+) -> None:
+    # Not fresh, as the live projector: every batch upserts the rows it touched. Up to writer.SMALL rows
+    # of a table go as one INSERT from an array of the table's row type, more as COPY + INSERT.
+    await fill(log, 2000)
+    whole = await build(conn, log, switch=False, name="audit_whole")
+    schema = await catalog.new_build(conn, name="audit_upserted", kind="audit")
+    projector = Projector(conn, log, schema, batch_size=batch_size)
+    assert await projector.run(until_seq=await log.last_seq()) == whole.applied_seq
+    assert await certificate(conn, schema) == whole.certificate
+
+
+async def test_a_live_writer_refuses_a_batch_when_another_writer_ran_or_the_live_build_moved(
+    log: EventLog, conn: asyncpg.Connection
+) -> None:
+    await fill(log, 100)
+    first = await catalog.new_build(conn)
+    await catalog.switch_live(conn, first)
+    projector = Projector(conn, log, first, live=True, batch_size=10)
+    assert await projector.run(until_seq=30) == 30
+    stale = Batch(prev_seq=20, last_seq=25, commits=5)  # as if written from 20 while another writer reached 30
+    with pytest.raises(Fenced, match="no longer 20"):
+        await projector.writer.write(stale, {}, Frontier())
+    second = await catalog.new_build(conn)
+    await catalog.switch_live(conn, second)
+    with pytest.raises(LiveMoved) as moved:
+        await projector.run(until_seq=40)
+    assert moved.value.schema == second
+    assert await conn.fetchval(f"SELECT applied_seq FROM {first}.progress") == 30  # nothing half-written
+    assert await conn.fetchval(f"SELECT count(*) FROM {first}.archive") == 30
