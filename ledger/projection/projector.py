@@ -195,8 +195,9 @@ class Projector:
         if not self.fresh:
             projects_sql, stages_sql, blockers_sql = lookup_sql(self.schema)
             rows = await self.conn.fetch(projects_sql, missing)
-            stages = await self.conn.fetch(stages_sql, missing)
-            blockers = await self.conn.fetch(blockers_sql, missing)
+            found = [r["id"] for r in rows]  # a project without a row has no stages or blockers either
+            stages = await self.conn.fetch(stages_sql, found) if found else []
+            blockers = await self.conn.fetch(blockers_sql, found) if found else []
             by_stage: dict[str, list[asyncpg.Record]] = {}
             by_blocker: dict[str, list[asyncpg.Record]] = {}
             for r in stages:
