@@ -252,17 +252,30 @@ class Load:
     seconds: float = 0.0
 
 
-def cpu_meter(system: System) -> CpuMeter:
-    """Every process of the system (Postgres with its backends) and this one (publishers, webhook receiver)."""
+WATCHER = "bench's watcher backend"  # the Postgres backend of drive()'s visibility poll: the bench's, not the system's
+
+
+def cpu_meter(system: System, watcher_backend: int | None = None) -> CpuMeter:
+    """Every process of the system (Postgres with its backends) and this one (publishers, webhook receiver);
+    `watcher_backend` separately (a Postgres backend: it is also in the postgres group, cpu_used subtracts it)."""
     pids = system.pids()
     return CpuMeter({**{k: [v] for k, v in pids.items() if not k.startswith("postgres")},
-                     "bench (publishers, hook)": [os.getpid()]},
+                     "bench (publishers, hook)": [os.getpid()],
+                     **({WATCHER: [watcher_backend]} if watcher_backend is not None else {})},
                     with_children={k: [v] for k, v in pids.items() if k.startswith("postgres")})
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    used = {k: after[k] - before[k] for k in after}
+    if WATCHER in used and "postgres" in used:
+        used["postgres"] -= used[WATCHER]
+    return used
 
 
 async def drive(system: System, seconds: float, publishers: int, rate: float | None = None) -> Load:
     """`publishers` submit back to back for `seconds`; with `rate`, together at most `rate` per second
-    (each keeps its own schedule and sends at once when behind it)."""
+    (each keeps its own schedule and sends at once when behind it; its receipt latency then counts from
+    when the submission was due, not from when the publisher got round to it)."""
     nc, db = await system.source(), await asyncpg.connect(system.database_url())
     acks: dict[int, float] = {}  # stream seq → receipt time
     project_ack: dict[str, float] = {}
@@ -274,12 +287,14 @@ async def drive(system: System, seconds: float, publishers: int, rate: float | N
         n = 0
         while not stop.is_set():
             n += 1
+            due = time.perf_counter()
             if rate is not None:  # pacing the offered load, not waiting for a condition
-                await asyncio.sleep(max(0.0, started + ((n - 1) * publishers + tag) / rate - time.perf_counter()))
+                due = started + ((n - 1) * publishers + tag) / rate
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
                 if stop.is_set():
                     break
             pid = f"E{tag}-{n}-{uuid.uuid4().hex[:4]}"
-            t = time.perf_counter()
+            t = due  # paced: from when it was due, so a publisher held up by slow receipts is not hidden
             try:
                 receipt = await c.submit(nc, c.application(pid, occurred_at=PAST.isoformat(timespec="seconds")))
             except nats.errors.TimeoutError:
@@ -301,7 +316,7 @@ async def drive(system: System, seconds: float, publishers: int, rate: float | N
             await asyncio.sleep(0.002)
 
     watcher = asyncio.create_task(watch_visible())
-    meter = cpu_meter(system)
+    meter = cpu_meter(system, db.get_server_pid())
     before = meter.read()
     started = time.perf_counter()
     tasks = [asyncio.create_task(publisher(i)) for i in range(publishers)]
@@ -315,7 +330,7 @@ async def drive(system: System, seconds: float, publishers: int, rate: float | N
     await db.close()
     return Load(rate=len(latencies) / elapsed, latencies=latencies, project_ack=project_ack,
                 lags=[visible[s] - t for s, t in acks.items() if s in visible],
-                cpu={k: after[k] - before[k] for k in after}, seconds=elapsed)
+                cpu=cpu_used(before, after), seconds=elapsed)
 
 
 @dataclass
@@ -572,8 +587,9 @@ def report(system: System, args: argparse.Namespace, load: Load, raw: Raw, delay
     restarts = system.restarts()
     lines.append("service restarts             "
                  + (", ".join(f"{k} {v}" for k, v in sorted(restarts.items())) if restarts else "none"))
+    offered = f" (offered {args.rate:g}/s)" if args.rate else ""
     lines += [f"sustained submissions        {load.rate:>9.0f}/s   {load.rate / raw.append:.2f}× raw append "
-              "(target ≥ 0.8)",
+              f"(target ≥ 0.8){offered}",
               f"receipt latency              p50 {pct(load.latencies, 50):.2f} ms  p99 {lat99:.2f} ms   "
               f"{lat99 / floor99:.2f}× floor p99",
               f"append → visible in ledger   p50 {pct(load.lags, 50):.2f} ms  p99 {pct(load.lags, 99):.2f} ms   "
@@ -582,7 +598,8 @@ def report(system: System, args: argparse.Namespace, load: Load, raw: Raw, delay
               f"({len(delays)} of {len(load.project_ack)} overdue alerts arrived)",
               "services done with the load  " + (f"{settled:.1f}s after it (the raw limits were measured then)"
                                                  if settled is not None else "NOT within the timeout")]
-    cores = len(psutil.Process().cpu_affinity() or []) or os.cpu_count() or 1
+    affinity = getattr(psutil.Process(), "cpu_affinity", None)  # not on macOS
+    cores = (len(affinity()) if affinity is not None else 0) or os.cpu_count() or 1
     used = sum(load.cpu.values())
     lines.append(f"CPU during the load           {used:.1f} of {cores * load.seconds:.1f} CPU-s ({cores} cores): "
                  + ", ".join(f"{k} {v:.1f}" for k, v in sorted(load.cpu.items(), key=lambda kv: -kv[1])))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import nats
@@ -55,6 +56,7 @@ async def connect(
     password: str | None = None,
     inbox_prefix: str | None = None,
     reconnect: bool = True,
+    error_cb: Callable[[Exception], Awaitable[None]] | None = None,
 ) -> NATS:
     """Connect with the settings' identity (LEDGER_NATS_USER/PASSWORD) unless one is given.
 
@@ -66,6 +68,8 @@ async def connect(
     prefix = inbox_prefix or own_inbox(user)
     if prefix is not None:
         kwargs["inbox_prefix"] = prefix
+    if error_cb is not None:  # asynchronous errors the server sends (a permissions violation, …)
+        kwargs["error_cb"] = error_cb
     return await nats.connect(
         url_of(settings),
         name=name,

@@ -30,7 +30,12 @@ TIMEOUT_S = 3.0
 
 
 async def check(service: str, settings: Settings) -> None:
-    nc = await connect(settings, name=f"health-{service}", reconnect=False)
+    errors: list[str] = []
+
+    async def on_error(err: Exception) -> None:  # a denied publish is told here, not in its reply
+        errors.append(str(err))
+
+    nc = await connect(settings, name=f"health-{service}", reconnect=False, error_cb=on_error)
     try:
         js = nc.jetstream(timeout=TIMEOUT_S)
         await js.account_info()
@@ -38,7 +43,7 @@ async def check(service: str, settings: Settings) -> None:
             stream_attr, durable = DURABLES[service]
             await js.consumer_info(getattr(settings.subjects, stream_attr), durable)
         if service == "intake":
-            await _may_trim(js, settings.subjects.inbound_stream)
+            await _may_trim(js, settings.subjects.inbound_stream, errors)
     finally:
         await nc.close()
     if settings.database_url is not None and service != "stages":
@@ -52,20 +57,26 @@ async def check(service: str, settings: Settings) -> None:
         await asyncio.to_thread(urllib.request.urlopen, url, timeout=TIMEOUT_S)
 
 
-async def _may_trim(js: JetStreamContext, stream: str) -> None:
+async def _may_trim(js: JetStreamContext, stream: str, errors: list[str]) -> None:
     """Purge `stream` below its first sequence: a purge with `seq` removes only the sequences below it, so this
     one removes nothing, even if the trimmer moves the first sequence meanwhile. `seq` must be at least 1: the
-    server reads a purge without it (and nats-py leaves out a 0) as "purge everything"."""
+    server reads a purge without it (and nats-py leaves out a 0) as "purge everything". A denied purge gets
+    no reply, only an asynchronous permissions violation (in `errors`); a purge that times out without one
+    (a leader election in a cluster) is a plain timeout."""
     info = await js.stream_info(stream)
     if info.config.retention == api.RetentionPolicy.WORK_QUEUE:  # an older intake's stream: its acks remove, no trim
         return
     try:
         await js.purge_stream(stream, seq=max(info.state.first_seq, 1))
-    except (TimeoutError, nats.errors.TimeoutError) as err:  # a denied publish gets no answer
-        raise PermissionError(f"intake's identity may not purge its inbound stream {stream}, so the settled "
-                              "submissions are never trimmed and the stream grows until its cap; the NATS "
-                              "permissions predate trimming: render them again ('ledger provision auth DIR') and "
-                              "reload every nats-server") from err
+    except (TimeoutError, nats.errors.TimeoutError) as err:
+        denied = f"STREAM.PURGE.{stream}".lower()
+        if any("permissions violation" in e.lower() and denied in e.lower() for e in errors):
+            raise PermissionError(f"intake's identity may not purge its inbound stream {stream}, so the settled "
+                                  "submissions are never trimmed and the stream grows until its cap; the NATS "
+                                  "permissions predate trimming: render them again ('ledger provision auth DIR') "
+                                  "and reload every nats-server") from err
+        raise TimeoutError(f"the probe of intake's trim permission (a purge of {stream} that removes nothing) "
+                           "got no answer") from err
 
 
 def main(argv: list[str]) -> int:

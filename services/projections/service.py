@@ -31,6 +31,11 @@ log = logging.getLogger("projections")
 LIVE_CACHE = 10_000
 
 
+async def connect_live(database_url: str) -> asyncpg.Connection:
+    """The live projector's one connection (it holds the lock and does every write), with LIVE_PG_SETTINGS."""
+    return await asyncpg.connect(database_url, server_settings=LIVE_PG_SETTINGS)
+
+
 async def ensure_live(conn: asyncpg.Connection) -> str:
     """The live build's schema; creates an empty first build on a fresh database."""
     await catalog.ensure_meta(conn)
@@ -54,7 +59,7 @@ async def run(settings: Settings, clock: Clock | None = None, *, ready: asyncio.
     clock = clock or SystemClock()
     nc = await nats.connect(settings.nats_url or "nats://127.0.0.1:4222", user=settings.nats_user,
                             password=settings.nats_password, name="projections", max_reconnect_attempts=-1)
-    conn = await asyncpg.connect(settings.database_url, server_settings=LIVE_PG_SETTINGS)
+    conn = await connect_live(settings.database_url)
     try:
         # The lock is held by this session, and this session does every write: if it dies, so do
         # its writes, and a standby takes over from the stored sequence.

@@ -13,6 +13,7 @@ import asyncpg
 from ledger.projection import catalog
 from ledger.projection.projector import LIVE_PG_SETTINGS, lookup_sql
 from ledger.projection.schema import PROJECTS, q
+from services.projections.service import connect_live
 
 VALUES = {"text": "'x'", "boolean": "false", "integer": "0", "bigint": "0", "text[]": "'{}'"}
 
@@ -49,3 +50,11 @@ async def test_without_the_setting_the_same_lookup_keeps_scanning_the_table(ledg
     """What LIVE_PG_SETTINGS prevents (if Postgres ever stops doing this, the setting may go)."""
     plan = await plan_after_growth(ledger_db, {})
     assert "Seq Scan" in plan, plan
+
+
+async def test_the_live_projectors_connection_plans_each_statement(ledger_db: str) -> None:
+    conn = await connect_live(ledger_db)
+    try:
+        assert await conn.fetchval("SHOW plan_cache_mode") == "force_custom_plan"
+    finally:
+        await conn.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import gc
 
@@ -12,7 +13,7 @@ from contracts.envelope import Commit, Envelope
 from contracts.events import CalendarPublished
 from contracts.types import GENESIS_HASH
 from ledger.eventlog import EventLog
-from ledger.projection import catalog
+from ledger.projection import catalog, writer
 from ledger.projection.build import build
 from ledger.projection.certificate import certificate
 from ledger.projection.fold import Batch
@@ -22,6 +23,7 @@ from ledger.projection.schema import TABLES
 from ledger.projection.writer import Fenced, LiveMoved
 from tests.factories import T0
 from tests.projections.conftest import fill
+from tests.waiting import eventually
 
 
 async def test_a_build_projects_every_event_into_the_archive_and_the_ledger(
@@ -93,16 +95,17 @@ async def test_the_archive_refuses_update_delete_and_truncate(log: EventLog, con
     assert await conn.fetchval("SELECT count(*) FROM ledger.archive") == 50
 
 
-@pytest.mark.parametrize("batch_size", [3, 300])
+@pytest.mark.parametrize("small", [0, 10**9], ids=["copied", "from-arrays"])
 async def test_batches_that_upsert_their_rows_write_the_same_ledger_from_arrays_or_copies(
-    log: EventLog, conn: asyncpg.Connection, batch_size: int
+    log: EventLog, conn: asyncpg.Connection, small: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Not fresh, as the live projector: every batch upserts the rows it touched. Up to writer.SMALL rows
     # of a table go as one INSERT from an array of the table's row type, more as COPY + INSERT.
+    monkeypatch.setattr(writer, "SMALL", small)
     await fill(log, 2000)
     whole = await build(conn, log, switch=False, name="audit_whole")
     schema = await catalog.new_build(conn, name="audit_upserted", kind="audit")
-    projector = Projector(conn, log, schema, batch_size=batch_size)
+    projector = Projector(conn, log, schema, batch_size=50)
     assert await projector.run(until_seq=await log.last_seq()) == whole.applied_seq
     assert await certificate(conn, schema) == whole.certificate
 
@@ -125,3 +128,35 @@ async def test_a_live_writer_refuses_a_batch_when_another_writer_ran_or_the_live
     assert moved.value.schema == second
     assert await conn.fetchval(f"SELECT applied_seq FROM {first}.progress") == 30  # nothing half-written
     assert await conn.fetchval(f"SELECT count(*) FROM {first}.archive") == 30
+
+
+async def test_a_live_write_waits_for_a_switch_in_progress_then_finds_the_live_build_moved(
+    log: EventLog, conn: asyncpg.Connection, ledger_db: str
+) -> None:
+    await fill(log, 100)
+    first = await catalog.new_build(conn)
+    await catalog.switch_live(conn, first)
+    projector = Projector(conn, log, first, live=True, batch_size=10)
+    assert await projector.run(until_seq=20) == 20
+    second = await catalog.new_build(conn)
+    switcher, watcher = await asyncpg.connect(ledger_db), await asyncpg.connect(ledger_db)
+    try:
+        held = switcher.transaction()
+        await held.start()
+        await catalog.switch_live(switcher, second)  # done, but not committed: its row lock is held
+        writing = asyncio.create_task(projector.run(until_seq=30))
+
+        async def waits_for_the_lock() -> bool:
+            waiting = await watcher.fetchval("SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1",
+                                             conn.get_server_pid())
+            return bool(waiting == "Lock")
+
+        await eventually(waits_for_the_lock, within=10, what="the live write waiting for the switch's lock")
+        await held.commit()
+        with pytest.raises(LiveMoved) as moved:
+            await asyncio.wait_for(writing, 10)
+        assert moved.value.schema == second
+        assert await watcher.fetchval(f"SELECT applied_seq FROM {first}.progress") == 20
+    finally:
+        await switcher.close()
+        await watcher.close()
