@@ -53,7 +53,7 @@ import psutil  # type: ignore[import-untyped]
 from nats.aio.client import Client as NATS
 from nats.js import api
 
-from bench.raw import CpuMeter, js_append_rate, pct
+from bench.raw import CpuMeter, cores, js_append_rate, pct
 from contracts.receipts import Accepted
 from ledger.natsconn import sources_file
 from ledger.runtime.auth import ADMIN, inbox_prefix, load_sources
@@ -250,6 +250,7 @@ class Load:
     project_ack: dict[str, float]
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds each process used during the load
     seconds: float = 0.0
+    ended: float = 0.0  # perf_counter when the publishers stopped
 
 
 WATCHER = "bench's watcher backend"  # the Postgres backend of drive()'s visibility poll: the bench's, not the system's
@@ -330,7 +331,7 @@ async def drive(system: System, seconds: float, publishers: int, rate: float | N
     await db.close()
     return Load(rate=len(latencies) / elapsed, latencies=latencies, project_ack=project_ack,
                 lags=[visible[s] - t for s, t in acks.items() if s in visible],
-                cpu=cpu_used(before, after), seconds=elapsed)
+                cpu=cpu_used(before, after), seconds=elapsed, ended=started + elapsed)
 
 
 @dataclass
@@ -587,9 +588,9 @@ def report(system: System, args: argparse.Namespace, load: Load, raw: Raw, delay
     restarts = system.restarts()
     lines.append("service restarts             "
                  + (", ".join(f"{k} {v}" for k, v in sorted(restarts.items())) if restarts else "none"))
-    offered = f" (offered {args.rate:g}/s)" if args.rate else ""
-    lines += [f"sustained submissions        {load.rate:>9.0f}/s   {load.rate / raw.append:.2f}× raw append "
-              f"(target ≥ 0.8){offered}",
+    against = (f"{load.rate / args.rate:.2f} of the offered {args.rate:g}/s (paced: no ratio to raw append)"
+               if args.rate else f"{load.rate / raw.append:.2f}× raw append (target ≥ 0.8)")
+    lines += [f"sustained submissions        {load.rate:>9.0f}/s   {against}",
               f"receipt latency              p50 {pct(load.latencies, 50):.2f} ms  p99 {lat99:.2f} ms   "
               f"{lat99 / floor99:.2f}× floor p99",
               f"append → visible in ledger   p50 {pct(load.lags, 50):.2f} ms  p99 {pct(load.lags, 99):.2f} ms   "
@@ -598,11 +599,11 @@ def report(system: System, args: argparse.Namespace, load: Load, raw: Raw, delay
               f"({len(delays)} of {len(load.project_ack)} overdue alerts arrived)",
               "services done with the load  " + (f"{settled:.1f}s after it (the raw limits were measured then)"
                                                  if settled is not None else "NOT within the timeout")]
-    affinity = getattr(psutil.Process(), "cpu_affinity", None)  # not on macOS
-    cores = (len(affinity()) if affinity is not None else 0) or os.cpu_count() or 1
-    used = sum(load.cpu.values())
-    lines.append(f"CPU during the load           {used:.1f} of {cores * load.seconds:.1f} CPU-s ({cores} cores): "
-                 + ", ".join(f"{k} {v:.1f}" for k, v in sorted(load.cpu.items(), key=lambda kv: -kv[1])))
+    n = cores()
+    used = sum(v for k, v in load.cpu.items() if k not in restarts)
+    lines.append(f"CPU during the load           {used:.1f} of {n * load.seconds:.1f} CPU-s ({n} cores): "
+                 + ", ".join(f"{k} {'n/a (restarted)' if k in restarts else f'{v:.1f}'}"
+                             for k, v in sorted(load.cpu.items(), key=lambda kv: -kv[1])))
     return lines + rss_line("peak RSS MB (whole run)", peak)
 
 
@@ -637,7 +638,7 @@ async def run(kind: str, args: argparse.Namespace) -> list[str]:
         load = await drive(system, args.seconds, args.publishers, args.rate)
         # After the load (the log has events to read) and once the services are done with it: measured
         # while notify still sends the load's alerts, the "raw" append rate was a third of the real one.
-        settled = await until_quiet(system, hook, args.catch_up_timeout, since=time.perf_counter(),
+        settled = await until_quiet(system, hook, args.catch_up_timeout, since=load.ended,
                                     label="after the load", what="the system quiet after the load")
         raw = await raw_limits(system, args.raw_count, args.publishers)
         stop.set()

@@ -118,10 +118,9 @@ async def inbound(nc: NATS, count: int, concurrency: int) -> tuple[float, list[f
 async def paced(nc: NATS, rate: int, seconds: float) -> list[float]:
     latencies: list[float] = []
 
-    async def one() -> None:
-        t = time.perf_counter()
+    async def one(due: float) -> None:  # latency from when it was due, not from when the loop got to it
         await nc.request(SUBJECTS.submit(SOURCE.id), body(), timeout=30)
-        latencies.append(time.perf_counter() - t)
+        latencies.append(time.perf_counter() - due)
 
     tasks = []
     start = time.perf_counter()
@@ -129,7 +128,7 @@ async def paced(nc: NATS, rate: int, seconds: float) -> list[float]:
         delay = start + i / rate - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one()))
+        tasks.append(asyncio.create_task(one(start + i / rate)))
     await asyncio.gather(*tasks)
     return latencies
 

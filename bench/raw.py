@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import statistics
 import time
 import uuid
 from collections.abc import Awaitable
 from typing import TypeVar
 
-import nats.errors
 import psutil  # type: ignore[import-untyped]
 from nats.aio.client import Client as NATS
 from nats.js import api
@@ -49,6 +49,12 @@ async def measured(meter: CpuMeter, run: Awaitable[T]) -> tuple[T, dict[str, flo
     result = await run
     after = meter.read()
     return result, {k: after[k] - before[k] for k in after}
+
+
+def cores() -> int:
+    """The cores this process may run on (all of them where affinity is unknown, as on macOS)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return (len(affinity(0)) if affinity is not None else 0) or os.cpu_count() or 1
 
 
 def pct(seconds: list[float], q: int) -> float:
@@ -103,7 +109,7 @@ async def queue_rate(publisher: NATS, consumer: NATS, name: str, payload: bytes,
             while got < count:
                 try:
                     msgs = await sub.fetch(batch, timeout=1)
-                except nats.errors.TimeoutError:
+                except TimeoutError:  # nats.errors.TimeoutError, or the builtin one nats-py's fetch also raises
                     continue
                 got += len(msgs)
                 for m in msgs:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import os
 import shutil
 import tempfile
 import time
@@ -27,7 +26,7 @@ import psutil  # type: ignore[import-untyped]
 from nats.aio.msg import Msg
 from nats.js import api
 
-from bench.raw import CpuMeter, measured, pct
+from bench.raw import CpuMeter, cores, measured, pct
 from contracts.codec import decode_commit, encode_commit, sha256_hex
 from contracts.envelope import Recorded
 from contracts.subjects import Subjects
@@ -250,9 +249,9 @@ async def main(args: argparse.Namespace) -> None:
         say(f"ratios: rebuild / raw batched projector = {rate / proj_rate:.2f}×; rebuild / raw read = "
             f"{rate / read_rate:.2f}×; raw COPY / rebuild = {copy_rate / rate:.2f}×; "
             f"1 M events would take ≈ {1_000_000 / rate:.0f}s")
-        cores = len(os.sched_getaffinity(0))
-        say(f"rebuild CPU seconds ({took:.1f}s wall × {cores} cores = {cores * took:.1f}): " + ", ".join(
-            f"{k} {v:.1f}" for k, v in cpu.items()) + f"; idle ≈ {cores * took - sum(cpu.values()):.1f}")
+        n = cores()
+        say(f"rebuild CPU seconds ({took:.1f}s wall × {n} cores = {n * took:.1f}): " + ", ".join(
+            f"{k} {v:.1f}" for k, v in cpu.items()) + f"; idle ≈ {n * took - sum(cpu.values()):.1f}")
         await live_lag(log, nats_url, db_url, subjects.prefix, args.lag_seconds, tmp)
         await conn.close()
         await nc.close()

@@ -10,8 +10,8 @@ goes round again and a shutdown that gathers its tasks hangs. Everything in ``le
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
-from typing import TypeVar
+from collections.abc import Awaitable, Sequence
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -30,3 +30,15 @@ async def wait_set(event: asyncio.Event, seconds: float) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+async def until_set_or_ended(event: asyncio.Event, tasks: Sequence[asyncio.Task[Any]]) -> asyncio.Task[Any] | None:
+    """Wait until `event` is set (returns None) or one of `tasks` ends first (returns it; the first in
+    `tasks`' order if several did). For service loops that only end when the service stops: one that
+    ended before is a failure the caller reports."""
+    stopping = asyncio.ensure_future(event.wait())
+    try:
+        await asyncio.wait({stopping, *tasks}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    return next((t for t in tasks if t.done()), None) if not event.is_set() else None

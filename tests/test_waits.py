@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from ledger.waits import wait_set, within
+from ledger.waits import until_set_or_ended, wait_set, within
+from tests.waiting import eventually
 
 
 async def _waiting_loop(event: asyncio.Event, rounds: list[bool]) -> None:
@@ -40,3 +41,28 @@ async def test_within_returns_the_result_or_raises_timeout() -> None:
     assert await within(asyncio.sleep(0, result="x"), 1.0) == "x"
     with pytest.raises(TimeoutError):
         await within(asyncio.Event().wait(), 0.01)
+
+
+async def test_until_set_or_ended_names_the_task_that_ended_or_none_once_the_event_is_set() -> None:
+    stop, forever = asyncio.Event(), asyncio.Event()
+    running = asyncio.create_task(forever.wait())
+
+    async def fails() -> None:
+        raise RuntimeError("loop broke")
+
+    failing = asyncio.create_task(fails())
+    assert await within(until_set_or_ended(stop, [running, failing]), 5) is failing
+    stop.set()
+    assert await within(until_set_or_ended(stop, [running]), 5) is None
+    assert not running.done()
+    running.cancel()
+    await asyncio.gather(running, failing, return_exceptions=True)
+
+
+async def test_eventually_fails_a_probe_that_never_returns() -> None:
+    async def hangs() -> bool:
+        await asyncio.Event().wait()
+        return True
+
+    with pytest.raises(AssertionError, match="did not return"):
+        await eventually(hangs, within=0.05, what="a hanging probe")

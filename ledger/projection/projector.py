@@ -37,15 +37,6 @@ from ledger.projection.writer import Checkpoint, Rows, Writer, rows_of
 CheckpointHook = Callable[[int, Frontier], Checkpoint | None]
 Progress = Callable[[int, int], None]
 
-# Session settings of the live projector's connection. plan_cache_mode force_custom_plan: asyncpg
-# prepares every statement, and after five runs Postgres may keep a generic plan made from the
-# statistics of that moment. The live schema starts empty, so the look-ups of projects missing from
-# the cache (lookup_sql) got a plan that scans the whole table, and kept it until autoanalyze ran:
-# in bench.e2e's 20 s from a new install they were 5 of Postgres's 8.5 CPU-s (9 ms a look-up at 15 000
-# projects, against 0.04 ms by the primary key). Planning each statement costs ~0.1 ms.
-LIVE_PG_SETTINGS = {"plan_cache_mode": "force_custom_plan"}
-
-
 def lookup_sql(schema: str) -> tuple[str, str, str]:
     """The projects, their stages and their blockers with ids in $1 (a text[])."""
     s = q(schema)

@@ -9,8 +9,8 @@ that already committed) changes nothing and raises instead.
 Small batches (the live projector at the log's tail: a few commits each) take fewer round trips,
 which is most of their latency: up to SMALL rows of a table go as one INSERT … SELECT FROM
 unnest($1::table[]) (the rows as an array of the table's row type) instead of a COPY into the stage
-table and an INSERT from it (a COPY is two round trips), and the live writer's check of the live
-pointer rides in the fencing UPDATE.
+table and an INSERT from it, and the archive's and alerts' rows likewise (a COPY is two round trips);
+the live writer's check of the live pointer rides in the fencing UPDATE.
 """
 
 from __future__ import annotations
@@ -89,7 +89,8 @@ class Writer:
             table: self._upsert[table].replace(f"pg_temp.stg_{table}", f"unnest($1::{s}.{table}[])", 1)
             for table in _UPSERTED
         }
-        self._archive_array = f"INSERT INTO {s}.archive SELECT * FROM unnest($1::{s}.archive[])"
+        self._insert_array = {table: f"INSERT INTO {s}.{table} SELECT * FROM unnest($1::{s}.{table}[])"
+                              for table in ("archive", "alerts")}
         self._dept = (
             f"INSERT INTO {s}.department_month AS t SELECT * FROM unnest($1::text[], $2::date[], $3::int[], "
             "$4::int[], $5::int[], $6::int[], $7::bigint[]) ON CONFLICT (department, month) DO UPDATE SET "
@@ -125,6 +126,13 @@ class Writer:
                 if rows[table]:
                     await self.conn.copy_records_to_table(table, schema_name=self.schema, records=rows[table])
 
+    async def _insert(self, table: str, rows: list[tuple[object, ...]]) -> None:
+        """Append-only rows: COPY, or up to SMALL of them as one INSERT from an array of the row type."""
+        if len(rows) > SMALL:
+            await self.conn.copy_records_to_table(table, schema_name=self.schema, records=rows)
+        elif rows:
+            await self.conn.execute(self._insert_array[table], rows)
+
     async def write(self, batch: Batch, rows: Rows, frontier: Frontier, checkpoint: Checkpoint | None = None) -> None:
         """Commit one batch; `rows` is the snapshot rows_of(batch) took right after the fold, or empty
         (`{}`) in a fresh build, whose ledger rows wait for write_new_rows."""
@@ -139,10 +147,7 @@ class Writer:
                 if self.live and live != self.schema:
                     raise LiveMoved(str(live))
                 raise Fenced(f"{self.schema}: applied sequence is no longer {batch.prev_seq}; another writer ran")
-            if len(batch.archive) > SMALL:
-                await conn.copy_records_to_table("archive", schema_name=self.schema, records=batch.archive)
-            elif batch.archive:
-                await conn.execute(self._archive_array, batch.archive)
+            await self._insert("archive", batch.archive)
             for table in _UPSERTED:
                 if len(rows.get(table, ())) > SMALL:
                     await conn.copy_records_to_table(f"stg_{table}", records=rows[table])
@@ -158,8 +163,7 @@ class Writer:
                 await conn.execute(self._permits, [k[0] for k in keys2], [k[1] for k in keys2],
                                    [k[2] for k in keys2], [int(v[0]) for v in sums], [v[1] for v in sums],
                                    [v[2] for v in sums])
-            if batch.alerts:
-                await conn.copy_records_to_table("alerts", schema_name=self.schema, records=batch.alerts)
+            await self._insert("alerts", batch.alerts)
             if checkpoint is not None:
                 await conn.execute(
                     "INSERT INTO ledger_meta.checkpoints (seq, leaves, root, signature, key_id, public_key, signed_at) "

@@ -132,9 +132,9 @@ def service_permissions(subjects: Subjects, service: str) -> dict[str, object]:
     deny = FORBIDDEN_API
     if service == "intake":  # its inbound stream only (see the module's doc); every other purge stays denied
         publish = [*publish, f"$JS.API.STREAM.PURGE.{subjects.inbound_stream}"]
+        others = [subjects.events_stream, *intake_streams(subjects)]  # denied by name too: belt and braces
         deny = [d for d in FORBIDDEN_API if d != "$JS.API.STREAM.PURGE.>"] + [
-            f"$JS.API.STREAM.PURGE.{s}" for s in (subjects.events_stream, subjects.rejected_stream,
-                                                  subjects.receipts_stream)]
+            f"$JS.API.STREAM.PURGE.{s}" for s in others if s != subjects.inbound_stream]
     return {
         "publish": {"allow": JS_CLIENT + publish, "deny": deny},
         "subscribe": {"allow": ["_INBOX.>", *subscribe]},

@@ -30,7 +30,9 @@ from contracts.receipts import Rejected
 from ledger.clock import Clock, SystemClock
 from ledger.eventlog import EventLog
 from ledger.natsconn import confirm_subscriptions, connect
+from ledger.pg import keep_session
 from ledger.settings import Settings
+from ledger.waits import until_set_or_ended
 from services.intake import streams
 from services.intake.appender import GroupAppender
 from services.intake.handlers import Ports, answer, settle
@@ -71,23 +73,15 @@ class Running:
     """Tasks that run as long as intake does (the key index's follower and sampler, the inbound loop and
     trimmer); each handles its expected failures itself and ends only when intake stops."""
 
-    async def failed(self) -> str:
-        """Returns once a background task has ended while intake runs — something none of them expected
-        (they retry what they expect), after which intake no longer does all its work — naming it and why."""
-        done, _ = await asyncio.wait(self.background, return_when=asyncio.FIRST_COMPLETED)
-        task = min(done, key=lambda t: self.background.index(t))
+    async def serve(self, stop: asyncio.Event) -> str | None:
+        """Until `stop` is set (returns None) or a background task ends first — something none of them
+        expected (they retry what they expect), after which intake no longer does all its work: returns
+        its name and why."""
+        task = await until_set_or_ended(stop, self.background)
+        if task is None:
+            return None
         why = "cancelled" if task.cancelled() else repr(task.exception()) if task.exception() else "returned"
         return f"{task.get_name()} ended ({why})"
-
-    async def serve(self, stop: asyncio.Event) -> str | None:
-        """Until `stop` is set (returns None) or a background task fails first (returns what `failed` says)."""
-        stopping, failing = asyncio.create_task(stop.wait()), asyncio.create_task(self.failed())
-        try:
-            await asyncio.wait({stopping, failing}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopping.cancel()
-            failing.cancel()
-        return failing.result() if failing.done() and not failing.cancelled() else None
 
 
 def request_server(nc: NATS, config: IntakeConfig, ports: Ports, rejected: RejectedStream) -> RequestServer:
@@ -128,10 +122,10 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
     if settings.database_url is None:
         raise ValueError("Config 'LEDGER_DATABASE_URL' is not set; intake keeps its key index in Postgres")
     nc = await connect(settings, name="intake")
-    # reset=_keep: our statements leave no session state, so the default RESET on every release is
-    # a wasted round trip per query (it showed as a fifth of intake's CPU under load).
+    # keep_session (ledger.pg): our statements leave no session state, so the default reset on every
+    # release is a wasted round trip per query (it showed as a fifth of intake's CPU under load).
     # PG_SETTINGS (index.py says why): no fsync for the derived key index; a plan per look-up.
-    pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=8, reset=_keep,
+    pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=8, reset=keep_session,
                                      server_settings=PG_SETTINGS)
     tasks: list[asyncio.Task[None]] = []
     inbound: InboundConsumer | None = None
@@ -174,10 +168,6 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
         await asyncio.gather(*tasks, return_exceptions=True)
         await pool.close()
         await nc.drain()
-
-
-async def _keep(conn: asyncpg.Connection) -> None:
-    return None
 
 
 async def _until_fresh(indexer: Indexer, tasks: list[asyncio.Task[None]], seconds: float) -> None:

@@ -80,15 +80,14 @@ class InboundConsumer:
             sub, self._sub = self._sub, None
             await sub.unsubscribe()
 
-    async def trim(self) -> int:
-        """Purge the stream below the durable consumer's ack floor; returns the first sequence kept."""
+    async def trim(self) -> None:
+        """Purge the stream below the durable consumer's ack floor (`trimmed_to`: the first sequence kept)."""
         js = self.nc.jetstream()
         info = await js.consumer_info(self.stream, self.durable)
         floor = info.ack_floor.stream_seq if info.ack_floor is not None else 0
         if floor >= self.trimmed_to:
             await js.purge_stream(self.stream, seq=floor + 1)  # removes every sequence below seq
             self.trimmed_to = floor + 1
-        return self.trimmed_to
 
     async def _trim_loop(self) -> None:
         while not await wait_set(self._stopping, self.trim_every):

@@ -21,6 +21,7 @@ from contracts.receipts import Accepted
 from ledger.coalesce import Coalescer
 from ledger.eventlog import EventLog
 from ledger.logreader import LogReader
+from ledger.pg import CUSTOM_PLANS
 from services.intake.idempotency import receipt_of
 
 RETRY_MIN_S, RETRY_MAX_S = 0.5, 10.0
@@ -57,12 +58,10 @@ def lookup_sql(schema: str) -> str:
 # Session settings of intake's Postgres connections.
 # - synchronous_commit off: intake's only writes are the key index, derived from the log and
 #   re-applied from its stored position after a crash (see KeyIndex.apply), so they need no fsync.
-# - plan_cache_mode force_custom_plan: asyncpg prepares every statement, and after five runs Postgres
-#   may keep a generic plan made from the statistics of that moment. Made while the table was still
-#   empty (a new install, or the index just rebuilt from a long log before autoanalyze ran), that plan
-#   scans the whole table for every look-up: 1.3 ms at 19 000 keys, 18 ms at 219 000, growing with the
-#   table, against 0.25 ms planned each time (tests/intake/test_key_index_plan.py).
-PG_SETTINGS = {"synchronous_commit": "off", "plan_cache_mode": "force_custom_plan"}
+# - CUSTOM_PLANS (ledger.pg): a generic plan made while the key table was empty (a new install, or the
+#   index just rebuilt from a long log) scanned it for every look-up: 1.3 ms at 19 000 keys, 18 ms at
+#   219 000, against 0.25 ms planned each time (tests/intake/test_key_index_plan.py).
+PG_SETTINGS = {"synchronous_commit": "off", **CUSTOM_PLANS}
 
 
 class KeyIndex:

@@ -60,9 +60,9 @@ async def provision(js: JetStreamContext, subjects: Subjects) -> dict[str, api.S
         except nats.js.errors.NotFoundError:
             held[config.name] = (await js.add_stream(config)).config
             continue
-        retentions = {config.retention} | ({api.RetentionPolicy.WORK_QUEUE} if config.name == subjects.inbound_stream
-                                           else set())  # an older intake's inbound stream (see above)
-        if info.config.retention not in retentions or info.config.subjects != config.subjects:
+        have = info.config.retention
+        older_inbound = config.name == subjects.inbound_stream and have == api.RetentionPolicy.WORK_QUEUE  # see above
+        if (have != config.retention and not older_inbound) or info.config.subjects != config.subjects:
             raise RuntimeError(f"stream {config.name} exists with another retention or subjects; an admin must fix it")
         held[config.name] = info.config
     return held

@@ -18,6 +18,7 @@ import asyncpg
 from ledger.calendar_log import CalendarSource
 from ledger.clock import Clock, SystemClock
 from ledger.eventlog import EventLog
+from ledger.pg import CUSTOM_PLANS, keep_session
 from ledger.waits import wait_set
 from services.notify.channels.base import Channel
 from services.notify.channels.factory import build_channel
@@ -76,17 +77,6 @@ async def _gate(n: Notify, pool: asyncpg.Pool, schema: str, last_seq: int) -> No
     n.caught_up.set()
 
 
-# plan_cache_mode force_custom_plan: asyncpg prepares every statement, and after five runs Postgres may
-# keep a generic plan made from the statistics of that moment. notify's alert table starts empty, and
-# the settle UPDATE (a join of the table with the batch's unnest) kept a plan that scans it: ~1 ms to
-# settle one alert with a few thousand rows, growing with the table, until autoanalyze ran.
-POOL_SETTINGS = {"plan_cache_mode": "force_custom_plan"}
-
-
-async def _keep(conn: asyncpg.Connection) -> None:
-    return None
-
-
 @contextlib.asynccontextmanager
 async def running(event_log: EventLog, database_url: str, *, schema: str,
                   config: NotifyConfig, policy: AlertPolicy, clock: Clock,
@@ -94,10 +84,12 @@ async def running(event_log: EventLog, database_url: str, *, schema: str,
     """Start one replica; leaving the block cancels it (as abruptly as a crash, short of the process)."""
     calendar = CalendarSource(event_log)
     await calendar.refresh()
-    # POOL_SETTINGS, and reset=_keep: the pool's statements leave no session state (no session lock,
-    # LISTEN or SET: those live on proj_conn and listen_conn), so asyncpg's default reset on every
-    # release (advisory unlock, RESET ALL, …) was a wasted round trip — 230 a second at 50 alerts/s.
-    pool = await asyncpg.create_pool(database_url, min_size=2, max_size=10, reset=_keep, server_settings=POOL_SETTINGS)
+    # ledger.pg: CUSTOM_PLANS — the settle UPDATE (the alert table joined with the batch's unnest) kept a
+    # generic plan made on the empty table that scanned it, ~1 ms to settle one alert at a few thousand
+    # rows; keep_session — the pool's statements leave no session state (the lock and LISTEN live on
+    # proj_conn and listen_conn), and the default reset was a round trip per release, ~230/s at 50 alerts/s.
+    pool = await asyncpg.create_pool(database_url, min_size=2, max_size=10, reset=keep_session,
+                                     server_settings=CUSTOM_PLANS)
     proj_conn = await asyncpg.connect(database_url)
     listen_conn = await asyncpg.connect(database_url)
     client = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=config.transport.concurrency))

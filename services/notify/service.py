@@ -10,6 +10,7 @@ from ledger.clock import SystemClock
 from ledger.eventlog import EventLog
 from ledger.natsconn import connect
 from ledger.settings import ConfigError, Settings
+from ledger.waits import until_set_or_ended
 from services.notify.app import running
 from services.notify.config import load_config
 from services.notify.policy import load_policy
@@ -35,11 +36,10 @@ async def run(settings: Settings) -> None:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
             watcher = asyncio.create_task(replica.watch())
-            stopper = asyncio.create_task(stop.wait())
-            done, _ = await asyncio.wait({watcher, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            for task in (watcher, stopper):
-                task.cancel()
-            if watcher in done:
-                watcher.result()
+            try:
+                if await until_set_or_ended(stop, [watcher]) is not None:
+                    watcher.result()  # watch() only ends by raising a loop's failure
+            finally:
+                watcher.cancel()
     finally:
         await nc.drain()

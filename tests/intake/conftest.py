@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import itertools
+import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import nats
@@ -40,21 +43,35 @@ class AuthServer(msgspec.Struct, frozen=True, kw_only=True):
     passwords: dict[str, str]
 
 
-@pytest.fixture(scope="session")
-def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer]:
-    root = tmp_path_factory.mktemp("nats-auth")
+@contextlib.contextmanager
+def serving_auth(root: Path, prefixes: list[Subjects],
+                 edit: Callable[[dict[str, Any]], None] | None = None) -> Iterator[AuthServer]:
+    """A nats-server in `root` with the generated authorization for `prefixes` (`edit` may change the
+    rendered users first, e.g. to stand for permissions rendered by an older version)."""
     passwords = ensure_secrets(root / "secrets")
+    block = render_authorization(prefixes, SOURCES, passwords)
+    if edit is not None:
+        users = json.loads(block.removeprefix("authorization "))
+        edit(users)
+        block = "authorization " + json.dumps(users)
     port = free_port()
     conf = root / "nats.conf"
-    block = render_authorization(PREFIXES, SOURCES, passwords)
     # Every test's inbound stream reserves its 1 GiB max_bytes against the server's file store, which
     # defaults to 75% of the free disk: with < ~35 GB free the later tests failed to create streams
     # ('insufficient storage resources available'). The streams hold a few MB in fact.
     conf.write_text(render_config(port=port, store_dir=root / "js", authorization=block, max_file_store="1TB"))
     server = NatsServer(conf, port, log_file=root / "nats.log")
     server.start()
-    yield AuthServer(url=server.url, passwords=passwords)
-    server.stop()
+    try:
+        yield AuthServer(url=server.url, passwords=passwords)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer]:
+    with serving_auth(tmp_path_factory.mktemp("nats-auth"), PREFIXES) as server:
+        yield server
 
 
 @pytest.fixture
@@ -89,9 +106,14 @@ async def window(auth_server: AuthServer) -> AsyncIterator[NATS]:
     await nc.close()
 
 
+def intake_settings(server: AuthServer, subjects: Subjects, database_url: str | None = None) -> Settings:
+    """What intake runs with: its own identity on `server`, under `subjects`' prefix."""
+    return Settings(nats_url=server.url, database_url=database_url, prefix=subjects.prefix,
+                    nats_user="intake", nats_password=server.passwords["intake"])
+
+
 def intake_config(server: AuthServer, subjects: Subjects, database_url: str, schema: str, **kw: object) -> IntakeConfig:
-    settings = Settings(nats_url=server.url, database_url=database_url, prefix=subjects.prefix,
-                        nats_user="intake", nats_password=server.passwords["intake"])
+    settings = intake_settings(server, subjects, database_url)
     return IntakeConfig(settings=settings, allowed={s.id: s.commands for s in SOURCES.values()}, schema=schema,
                         clock=FixedClock(NOW), stages_timeout=1.0, **kw)  # type: ignore[arg-type]
 

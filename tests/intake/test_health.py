@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Any, cast
 
@@ -17,18 +16,11 @@ import pytest
 from nats.aio.client import Client as NATS
 
 from contracts.subjects import Subjects
-from ledger.runtime.auth import ADMIN, ensure_secrets, render_authorization
+from ledger.runtime.auth import ADMIN
 from ledger.runtime.health import check
-from ledger.runtime.nats import NatsServer, render_config
-from ledger.runtime.ports import free_port
-from ledger.settings import Settings
 from services.intake import streams
 from services.intake.app import DURABLE, Running
-from tests.intake.conftest import SOURCES, AuthServer, login
-
-
-def intake_settings(url: str, password: str, subjects: Subjects) -> Settings:
-    return Settings(nats_url=url, prefix=subjects.prefix, nats_user="intake", nats_password=password)
+from tests.intake.conftest import AuthServer, intake_settings, login, serving_auth
 
 
 async def inbound_with_messages(admin: NATS, window: NATS, subjects: Subjects, count: int) -> None:
@@ -45,7 +37,7 @@ async def test_the_intake_health_check_probes_the_trim_permission_without_removi
     await inbound_with_messages(admin, window, subjects, 4)
     js = admin.jetstream()
     await js.purge_stream(subjects.inbound_stream, seq=3)  # as the trimmer leaves it: sequences 3 and 4 kept
-    await check("intake", intake_settings(auth_server.url, auth_server.passwords["intake"], subjects))
+    await check("intake", intake_settings(auth_server, subjects))
     state = (await js.stream_info(subjects.inbound_stream)).state
     assert (state.first_seq, state.last_seq, state.messages) == (3, 4, 2)
 
@@ -53,30 +45,20 @@ async def test_the_intake_health_check_probes_the_trim_permission_without_removi
 async def test_the_intake_health_check_names_permissions_that_predate_trimming(
     tmp_path: Path, subjects: Subjects
 ) -> None:
-    passwords = ensure_secrets(tmp_path / "secrets")
-    block = json.loads(render_authorization([subjects], SOURCES, passwords).removeprefix("authorization "))
-    intake = next(u for u in block["users"] if u["user"] == "intake")
-    allow = intake["permissions"]["publish"]["allow"]
-    allow.remove(f"$JS.API.STREAM.PURGE.{subjects.inbound_stream}")  # as rendered before intake trimmed
-    port = free_port()
-    conf = tmp_path / "nats.conf"
-    conf.write_text(render_config(port=port, store_dir=tmp_path / "js", max_file_store="1TB",
-                                  authorization="authorization " + json.dumps(block)))
-    server = NatsServer(conf, port, log_file=tmp_path / "nats.log")
-    server.start()
-    try:
-        admin = await login(AuthServer(url=server.url, passwords=passwords), ADMIN)
-        window = await login(AuthServer(url=server.url, passwords=passwords), "window")
+    def as_before_trimming(block: dict[str, Any]) -> None:
+        intake = next(u for u in block["users"] if u["user"] == "intake")
+        intake["permissions"]["publish"]["allow"].remove(f"$JS.API.STREAM.PURGE.{subjects.inbound_stream}")
+
+    with serving_auth(tmp_path, [subjects], as_before_trimming) as server:
+        admin, window = await login(server, ADMIN), await login(server, "window")
         try:
             await inbound_with_messages(admin, window, subjects, 2)
             with pytest.raises(PermissionError, match=r"may not purge its inbound stream .*ledger provision auth"):
-                await check("intake", intake_settings(server.url, passwords["intake"], subjects))
+                await check("intake", intake_settings(server, subjects))
             assert (await admin.jetstream().stream_info(subjects.inbound_stream)).state.messages == 2
         finally:
             await window.close()
             await admin.close()
-    finally:
-        server.stop()
 
 
 async def test_serve_ends_naming_a_background_task_that_failed(intake: Running) -> None:

@@ -8,23 +8,30 @@ long log before autoanalyze ran), that plan scans the whole table on every look-
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-
 import asyncpg
-import pytest
 
-from services.intake.index import PG_SETTINGS, ddl, lookup_sql
+from services.intake.app import Running
+from services.intake.index import PG_SETTINGS, KeyIndex, ddl, lookup_sql
 
 
-@pytest.fixture
-async def conn(database_url: str) -> AsyncIterator[tuple[asyncpg.Connection, str]]:
-    schema = "k_" + uuid.uuid4().hex[:10]
-    c = await asyncpg.connect(database_url, server_settings=PG_SETTINGS)
-    await c.execute(ddl(schema))
-    yield c, schema
-    await c.execute(f'DROP SCHEMA "{schema}" CASCADE')
-    await c.close()
+async def plan_after_growth(database_url: str, schema: str, settings: dict[str, str]) -> str:
+    """The plan a connection with `settings` uses for a look-up it ran often while the key table was empty,
+    once the table has grown (not analyzed)."""
+    c = await asyncpg.connect(database_url, server_settings=settings)
+    try:
+        await c.execute(ddl(schema))
+        await c.execute(f"PREPARE lookup(text[], text[]) AS {lookup_sql(schema)}")
+        for burst in range(10):  # batches of 60 new keys, looked up while the table is still (nearly) empty
+            keys = [f"b{burst}-{i}" for i in range(60)]
+            assert await c.fetch(f"EXECUTE lookup({_array(['window'] * 60)}, {_array(keys)})") == []
+        await c.execute(f"""INSERT INTO "{schema}".idempotency_keys
+                            SELECT 'window', 'k' || g, 'h', 'P-' || g, g, 'c', ARRAY['e'], now()
+                            FROM generate_series(1, 20000) g""")
+        found = await c.fetch(f"EXECUTE lookup({_array(['window'] * 2)}, {_array(['k7', 'missing'])})")
+        assert [r["project_id"] for r in found] == ["P-7"]
+        return "\n".join(r[0] for r in await c.fetch("EXPLAIN EXECUTE lookup(ARRAY['window'], ARRAY['k7'])"))
+    finally:
+        await c.close()
 
 
 def _array(items: list[str]) -> str:
@@ -33,16 +40,21 @@ def _array(items: list[str]) -> str:
 
 
 async def test_a_lookup_planned_on_an_empty_table_probes_the_index_after_it_grows(
-        conn: tuple[asyncpg.Connection, str]) -> None:
-    c, schema = conn
-    await c.execute(f"PREPARE lookup(text[], text[]) AS {lookup_sql(schema)}")
-    for burst in range(10):  # batches of 60 new keys, looked up while the table is still (nearly) empty
-        keys = [f"b{burst}-{i}" for i in range(60)]
-        assert await c.fetch(f"EXECUTE lookup({_array(['window'] * 60)}, {_array(keys)})") == []
-    await c.execute(f"""INSERT INTO "{schema}".idempotency_keys
-                        SELECT 'window', 'k' || g, 'h', 'P-' || g, g, 'c', ARRAY['e'], now()
-                        FROM generate_series(1, 20000) g""")  # grown, not analyzed
-    plan = "\n".join(r[0] for r in await c.fetch("EXPLAIN EXECUTE lookup(ARRAY['window'], ARRAY['k7'])"))
+        database_url: str, pg_schema: str) -> None:
+    plan = await plan_after_growth(database_url, pg_schema, PG_SETTINGS)
     assert "Index Scan" in plan and "Seq Scan" not in plan, plan
-    found = await c.fetch(f"EXECUTE lookup({_array(['window'] * 2)}, {_array(['k7', 'missing'])})")
-    assert [r["project_id"] for r in found] == ["P-7"]
+
+
+async def test_without_custom_plans_the_same_lookup_keeps_scanning_the_table(
+        database_url: str, pg_schema: str) -> None:
+    """What PG_SETTINGS' plan_cache_mode prevents (if Postgres ever stops doing this, the setting may go)."""
+    plan = await plan_after_growth(database_url, pg_schema, {"synchronous_commit": "off"})
+    assert "Seq Scan" in plan, plan
+
+
+async def test_intakes_pool_runs_with_these_settings(intake: Running) -> None:
+    keys = intake.ports.keys
+    assert isinstance(keys, KeyIndex)
+    async with keys.pool.acquire() as conn:
+        assert (await conn.fetchval("SHOW plan_cache_mode"), await conn.fetchval("SHOW synchronous_commit")) == (
+            "force_custom_plan", "off")

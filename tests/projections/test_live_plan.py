@@ -3,15 +3,17 @@
 The live schema starts empty. asyncpg prepares every statement, and after five runs Postgres may keep a
 generic plan made from that moment's statistics: a scan of the whole table for each look-up of projects
 missing from the projector's cache, until autoanalyze ran. The live connection plans each statement
-(LIVE_PG_SETTINGS); this test shows the difference on the projector's own look-up statements.
+(ledger.pg.CUSTOM_PLANS, in services/projections/service.py connect_live); this test shows the
+difference on the projector's own look-up statements.
 """
 
 from __future__ import annotations
 
 import asyncpg
 
+from ledger.pg import CUSTOM_PLANS
 from ledger.projection import catalog
-from ledger.projection.projector import LIVE_PG_SETTINGS, lookup_sql
+from ledger.projection.projector import lookup_sql
 from ledger.projection.schema import PROJECTS, q
 from services.projections.service import connect_live
 
@@ -30,7 +32,7 @@ def grow_sql(schema: str, count: int) -> str:
 async def plan_after_growth(url: str, settings: dict[str, str]) -> str:
     conn = await asyncpg.connect(url, server_settings=settings)
     try:
-        schema = await catalog.new_build(conn)  # as the live service's first start makes it: empty, analyzed
+        schema = await catalog.new_build(conn)  # as the live service's first start makes it: empty, never analyzed
         await conn.execute(f"PREPARE lookup(text[]) AS {lookup_sql(schema)[0]}")
         for burst in range(10):  # new projects, looked up while the table is still empty
             assert await conn.fetch(f"EXECUTE lookup(ARRAY['n{burst}-1', 'n{burst}-2'])") == []
@@ -42,12 +44,12 @@ async def plan_after_growth(url: str, settings: dict[str, str]) -> str:
 
 
 async def test_a_lookup_planned_on_the_empty_live_schema_probes_the_key_after_it_grows(ledger_db: str) -> None:
-    plan = await plan_after_growth(ledger_db, LIVE_PG_SETTINGS)
+    plan = await plan_after_growth(ledger_db, CUSTOM_PLANS)
     assert "Index" in plan and "Seq Scan" not in plan, plan
 
 
 async def test_without_the_setting_the_same_lookup_keeps_scanning_the_table(ledger_db: str) -> None:
-    """What LIVE_PG_SETTINGS prevents (if Postgres ever stops doing this, the setting may go)."""
+    """What CUSTOM_PLANS prevents (if Postgres ever stops doing this, the setting may go)."""
     plan = await plan_after_growth(ledger_db, {})
     assert "Seq Scan" in plan, plan
 

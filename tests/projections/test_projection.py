@@ -110,14 +110,20 @@ async def test_batches_that_upsert_their_rows_write_the_same_ledger_from_arrays_
     assert await certificate(conn, schema) == whole.certificate
 
 
+async def live_projector_at(log: EventLog, conn: asyncpg.Connection, seq: int) -> tuple[str, Projector]:
+    """100 events in the log, a new live build, and its live projector having applied up to `seq`."""
+    await fill(log, 100)
+    schema = await catalog.new_build(conn)
+    await catalog.switch_live(conn, schema)
+    projector = Projector(conn, log, schema, live=True, batch_size=10)
+    assert await projector.run(until_seq=seq) == seq
+    return schema, projector
+
+
 async def test_a_live_writer_refuses_a_batch_when_another_writer_ran_or_the_live_build_moved(
     log: EventLog, conn: asyncpg.Connection
 ) -> None:
-    await fill(log, 100)
-    first = await catalog.new_build(conn)
-    await catalog.switch_live(conn, first)
-    projector = Projector(conn, log, first, live=True, batch_size=10)
-    assert await projector.run(until_seq=30) == 30
+    first, projector = await live_projector_at(log, conn, 30)
     stale = Batch(prev_seq=20, last_seq=25, commits=5)  # as if written from 20 while another writer reached 30
     with pytest.raises(Fenced, match="no longer 20"):
         await projector.writer.write(stale, {}, Frontier())
@@ -126,18 +132,14 @@ async def test_a_live_writer_refuses_a_batch_when_another_writer_ran_or_the_live
     with pytest.raises(LiveMoved) as moved:
         await projector.run(until_seq=40)
     assert moved.value.schema == second
-    assert await conn.fetchval(f"SELECT applied_seq FROM {first}.progress") == 30  # nothing half-written
+    assert await conn.fetchval(f"SELECT applied_seq FROM {first}.progress") == 30  # no refused batch wrote
     assert await conn.fetchval(f"SELECT count(*) FROM {first}.archive") == 30
 
 
 async def test_a_live_write_waits_for_a_switch_in_progress_then_finds_the_live_build_moved(
     log: EventLog, conn: asyncpg.Connection, ledger_db: str
 ) -> None:
-    await fill(log, 100)
-    first = await catalog.new_build(conn)
-    await catalog.switch_live(conn, first)
-    projector = Projector(conn, log, first, live=True, batch_size=10)
-    assert await projector.run(until_seq=20) == 20
+    first, projector = await live_projector_at(log, conn, 20)
     second = await catalog.new_build(conn)
     switcher, watcher = await asyncpg.connect(ledger_db), await asyncpg.connect(ledger_db)
     try:
