@@ -162,3 +162,31 @@ async def test_a_live_write_waits_for_a_switch_in_progress_then_finds_the_live_b
     finally:
         await switcher.close()
         await watcher.close()
+
+
+async def test_a_switch_waits_for_a_live_write_in_progress_so_no_write_lands_in_a_build_after_it_was_switched_out(
+    log: EventLog, conn: asyncpg.Connection, ledger_db: str
+) -> None:
+    first, projector = await live_projector_at(log, conn, 20)
+    switcher, watcher = await asyncpg.connect(ledger_db), await asyncpg.connect(ledger_db)
+    try:
+        second = await catalog.new_build(switcher)
+        writing = conn.transaction()  # the live writer's batches, not yet committed: each holds the live row FOR SHARE
+        await writing.start()
+        assert await projector.run(until_seq=30) == 30
+        switching = asyncio.create_task(catalog.switch_live(switcher, second))
+
+        async def waits_for_the_lock() -> bool:
+            waiting = await watcher.fetchval("SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1",
+                                             switcher.get_server_pid())
+            return bool(waiting == "Lock")
+
+        await eventually(waits_for_the_lock, within=10, what="the switch waiting for the live write's lock")
+        assert not switching.done()
+        await writing.commit()
+        assert await asyncio.wait_for(switching, 10) == first
+        assert await watcher.fetchval(f"SELECT applied_seq FROM {first}.progress") == 30
+        assert await watcher.fetchval("SELECT schema FROM ledger_meta.live WHERE id = 1") == second
+    finally:
+        await switcher.close()
+        await watcher.close()
