@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
+from nats.js import api
 
 from contracts.codec import decode_receipt
 from contracts.receipts import Accepted, Rejected
 from contracts.subjects import Subjects
 from ledger.eventlog import EventLog
 from ledger.rejected import read_rejected
+from ledger.runtime.health import check
 from services.intake import streams
 from services.intake.app import running
 from tests.intake import builders as b
-from tests.intake.conftest import AuthServer, intake_config, login, wait_for
+from tests.intake.conftest import AuthServer, intake_config, intake_settings, login, wait_for
 from tests.intake.standin import StagesStandIn
 
 N = 1000
@@ -90,3 +93,36 @@ def _redelivered(admin: NATS, subjects: Subjects) -> Callable[[], Awaitable[bool
         info = await admin.jetstream().consumer_info(subjects.inbound_stream, "intake")
         return bool(info.num_redelivered >= 1 or info.num_ack_pending >= 1)
     return check
+
+
+async def test_an_inbound_stream_an_older_intake_made_as_a_work_queue_is_used_as_it_is(
+    auth_server: AuthServer, admin: NATS, window: NATS, subjects: Subjects, log: EventLog,
+    database_url: str, pg_schema: str,
+) -> None:
+    # Retention cannot change in place: intake keeps using the work queue, whose acks remove, and trims nothing.
+    older = dataclasses.replace(streams.configs(subjects)[0], retention=api.RetentionPolicy.WORK_QUEUE)
+    assert older.name == subjects.inbound_stream
+    await admin.jetstream().add_stream(older)
+    receipts: list[Accepted | Rejected] = []
+
+    async def on_receipt(msg: Msg) -> None:
+        receipts.append(decode_receipt(msg.data))
+
+    await window.subscribe(subjects.receipts("window"), cb=on_receipt)
+    js = window.jetstream()
+    for i in range(20):
+        await js.publish(subjects.inbound("window"), b.raw(b.submit_app(f"Q-{i}", key=f"q-{i}")))
+    async with running(intake_config(auth_server, subjects, database_url, pg_schema, inbound_trim_every=0.1)) as app:
+        assert not app.inbound.trimming and len(app.inbound.tasks) == 1  # the fetch loop only
+        await wait_for(lambda: len(receipts) == 20)
+
+        async def removed_by_acks() -> bool:
+            return (await admin.jetstream().stream_info(subjects.inbound_stream)).state.messages == 0
+
+        await wait_for(removed_by_acks)
+        assert app.inbound.trimmed_to == 1  # never purged
+        await check("intake", intake_settings(auth_server, subjects))  # healthy: no trim permission to probe
+    info = await admin.jetstream().stream_info(subjects.inbound_stream)
+    assert info.config.retention == api.RetentionPolicy.WORK_QUEUE and info.state.last_seq == 20
+    assert sorted(r.project_id for r in receipts if isinstance(r, Accepted)) == sorted(f"Q-{i}" for i in range(20))
+    assert await log.last_seq() == 20
