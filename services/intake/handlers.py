@@ -24,11 +24,12 @@ from services.intake.validate import MAX_BYTES, parse
 log = logging.getLogger("intake")
 NEW_PROJECT = Loaded(records=[], version=0, last_hash=GENESIS_HASH, last_number=0)
 
-# Failures that pass by themselves: the publisher should retry, not report a bug.
+# Failures that pass by themselves: the publisher should retry, not report a bug. Postgres shutting down
+# or restarting after a crash (AdminShutdown, CrashShutdown, CannotConnectNow) is an operator intervention.
 TRANSIENT_FAILURES: tuple[type[BaseException], ...] = (
     nats.errors.TimeoutError, nats.errors.NoRespondersError, nats.errors.ConnectionClosedError,
-    nats.js.errors.ServiceUnavailableError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
-    ConnectionError, TimeoutError,
+    nats.js.errors.ServiceUnavailableError, asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError, ConnectionError, TimeoutError,
 )
 Receipt = Accepted | Rejected
 
@@ -146,9 +147,16 @@ async def answer(raw: bytes, source: str, ports: Ports, rejected: RejectedLog, h
     if isinstance(receipt, Rejected):
         try:
             await rejected.record(source, raw, receipt, headers)
-        except Exception:  # the caller still learns why; the log says the record is missing
+        except Exception:  # every rejection is kept: the caller retries, and the retry's rejection is recorded
             log.exception("could not record a rejection from %s in the rejected stream", source)
+            return _not_recorded(receipt)
     return receipt
+
+
+def _not_recorded(receipt: Rejected) -> Rejected:
+    return Rejected(code="unavailable", idempotency_key=receipt.idempotency_key, project_id=receipt.project_id,
+                    message=f"the submission was refused ({receipt.code}), but the ledger could not record the "
+                    "refusal for audit just now; nothing was written; retry with the same idempotency_key")
 
 
 async def settle(

@@ -32,6 +32,10 @@ STALE_AFTER = 60.0
 CONSUMER = "intake-keys"
 
 
+class PositionLost(RuntimeError):
+    """The stored position is behind what this follower wrote: Postgres lost commits (see KeyIndex.apply)."""
+
+
 class IndexEntry(msgspec.Struct, frozen=True, kw_only=True):
     submission_hash: str
     receipt: Accepted
@@ -79,7 +83,9 @@ class KeyIndex:
         in the catalog, and the loser failed its start with a unique violation on pg_namespace."""
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"intake-setup:{self.schema}")
+            await conn.execute("SET LOCAL synchronous_commit = on")  # the tables and the position row are kept
             await conn.execute(ddl(self.schema))
+            await conn.execute(f'INSERT INTO "{self.schema}".tracking VALUES ($1, 0) ON CONFLICT DO NOTHING', CONSUMER)
 
     async def lookup(self, source: str, key: str) -> IndexEntry | None:
         return await self._keys.get((source, key))
@@ -98,33 +104,40 @@ class KeyIndex:
         seq = await self.pool.fetchval(f'SELECT seq FROM "{self.schema}".tracking WHERE consumer = $1', CONSUMER)
         return int(seq or 0)
 
-    async def apply(self, records: list[Recorded]) -> None:
-        """Upsert the keyed commits of `records` and the tracking row: one statement, so atomic, and
-        one round trip (a transaction took five: BEGIN, SET LOCAL, two INSERTs, COMMIT — per batch,
-        and at a steady few hundred submissions/s the follower applies batches of one or two).
+    async def apply(self, records: list[Recorded], after: int) -> None:
+        """Insert the keyed commits of `records` and move the position from `after` (what this follower
+        last wrote) to the last record: one statement, so atomic, and one round trip (a transaction took
+        five: BEGIN, SET LOCAL, two INSERTs, COMMIT — per batch, and at a steady few hundred
+        submissions/s the follower applies batches of one or two).
 
         The index is derived from the log and keeps its position in this same statement: a crash can
         lose only the newest of these commits, which the follower re-applies from the stored
         position. So no fsync here (intake's connections run with synchronous_commit off: PG_SETTINGS
         above) — it would double the disk flushes per submission that the append already pays for
-        (DESIGN.md).
+        (DESIGN.md). But a follower that goes on writing after such a crash (its pool reconnects by
+        itself) must not move the position past the lost commits: the position moves only if it is
+        still at least `after` (never backwards: replicas share it), and otherwise PositionLost is
+        raised, and the follower starts again from what Postgres holds.
         """
         keyed = [(r, receipt_of(r, duplicate=False)) for r in records if r.commit.source and r.commit.idempotency_key]
-        await self.pool.execute(
+        done = await self.pool.execute(
             f"""WITH keys AS (
                   INSERT INTO "{self.schema}".idempotency_keys
                   SELECT s, k, h, p, q, c, string_to_array(e, ' '), t FROM unnest(
                     $1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[],
                     $8::timestamptz[]) AS u(s, k, h, p, q, c, e, t)
                   ON CONFLICT (source, key) DO NOTHING)  -- the first commit of a key is the original
-                INSERT INTO "{self.schema}".tracking VALUES ($9, $10)
-                ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq""",
+                UPDATE "{self.schema}".tracking SET seq = greatest(seq, $10) WHERE consumer = $9 AND seq >= $11""",
             [r.commit.source for r, _ in keyed], [r.commit.idempotency_key for r, _ in keyed],
             [r.commit.submission_hash for r, _ in keyed], [a.project_id for _, a in keyed],
             [a.project_version for _, a in keyed], [a.commit_hash for _, a in keyed],
             [" ".join(a.event_ids) for _, a in keyed], [r.recorded_at for r, _ in keyed],
-            CONSUMER, records[-1].seq,
+            CONSUMER, records[-1].seq, after,
         )
+        if done != "UPDATE 1":
+            held = await self.applied_seq()
+            raise PositionLost(f"the key index holds keys up to log sequence {held}, not {after} as this follower "
+                               "wrote: Postgres lost its last asynchronous commits (a crash?); applying them again")
 
 
 class Indexer:
@@ -160,7 +173,10 @@ class Indexer:
                 delay = RETRY_MIN_S
 
     async def _follow_once(self) -> None:
-        self.applied = await self.index.applied_seq()
+        held = await self.index.applied_seq()
+        if held < self.applied:  # keys were lost (KeyIndex.apply): not fresh until they are applied again
+            self.fresh_at = float("-inf")
+        self.applied = held
         # The reader hands over whole lists (LogReader.take), not records one by one: a queue
         # operation per record and an asyncio.wait per batch were most of the follower's own cost.
         # At most 10 lists of up to `batch` records wait while Postgres is slower than the reads.
@@ -187,7 +203,7 @@ class Indexer:
                     batch = queue.get_nowait()
                 while len(batch) < self.batch and not queue.empty():
                     batch.extend(queue.get_nowait())
-                await self.index.apply(batch)
+                await self.index.apply(batch, after=self.applied)
                 await self._advance(batch[-1].seq)
                 if len(batch) < self.batch:
                     # Not behind: let commits gather for a moment instead of one statement per commit

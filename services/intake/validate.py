@@ -12,6 +12,7 @@ from contracts.receipts import Rejected
 MAX_BYTES = 64 * 1024
 """Largest submission accepted (the contract's largest realistic command is a few KiB)."""
 
+TOO_DEEP = "not accepted JSON: arrays or objects are nested too deeply"
 _decoder = msgspec.json.Decoder(Submission)
 _loose = msgspec.json.Decoder(dict[str, object])
 _AT = re.compile(r"^(?P<what>.*?) - at `\$(?P<path>[^`]*)`$", re.S)
@@ -28,6 +29,8 @@ def parse(raw: bytes, *, max_bytes: int = MAX_BYTES) -> Submission | Rejected:
         return _invalid(str(exc), raw)
     except msgspec.DecodeError as exc:
         return Rejected(code="malformed", message=f"not valid JSON: {exc}")
+    except RecursionError:  # msgspec's answer to arrays or objects nested thousands deep
+        return Rejected(code="malformed", message=TOO_DEEP)
 
 
 def _invalid(text: str, raw: bytes) -> Rejected:
@@ -59,7 +62,7 @@ def _identity(raw: bytes) -> tuple[str | None, str | None]:
     """Best effort: the key and project id of an invalid submission, for its rejection receipt."""
     try:
         loose = _loose.decode(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError):
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
         return None, None
     key, project = loose.get("idempotency_key"), loose.get("project_id")
     return (

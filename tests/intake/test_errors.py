@@ -45,6 +45,10 @@ async def rejected(nc: NATS, subjects: Subjects, body: bytes | dict[str, Any], c
 async def test_bytes_and_shapes(intake: Running, window: NATS, subjects: Subjects, admin: NATS) -> None:
     await rejected(window, subjects, b"{not json", "malformed")
     await rejected(window, subjects, b"[1, 2]", "malformed")
+    deep = b'{"extra": ' + b"[" * 5000 + b"]" * 5000 + b"}"  # msgspec raises RecursionError, not a DecodeError
+    assert "nested too deeply" in (await rejected(window, subjects, deep, "malformed")).message
+    deep_command = b'{"idempotency_key": "k", "command": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    assert (await rejected(window, subjects, deep_command, "invalid_field")).field == "$.command"
     bad = b.pass_stage("P-1")
     bad["command"]["stage"] = 7
     r = await rejected(window, subjects, bad, "invalid_field")
@@ -58,10 +62,10 @@ async def test_bytes_and_shapes(intake: Running, window: NATS, subjects: Subject
     future = b.submit_app("P-1", occurred_at="2027-01-01T00:00:00Z")
     assert (await rejected(window, subjects, future, "occurred_in_future")).field == "$.occurred_at"
     entries = await read_rejected(admin, subjects)
-    assert [e.code for e in entries] == ["malformed", "malformed", "invalid_field", "invalid_field", "too_large",
-                                         "occurred_in_future"]
+    assert [e.code for e in entries] == ["malformed", "malformed", "malformed", "invalid_field", "invalid_field",
+                                         "invalid_field", "too_large", "occurred_in_future"]
     assert entries[0].raw == b"{not json" and entries[0].source == "window"
-    assert entries[2].field == "$.command.stage"
+    assert entries[2].raw == deep and entries[4].field == "$.command.stage"
 
 
 async def test_project_rules(intake: Running, window: NATS, subjects: Subjects, log: EventLog) -> None:

@@ -9,7 +9,7 @@ import uuid
 import asyncpg
 
 from contracts.envelope import Recorded
-from ledger.eventlog import EventLog
+from ledger.eventlog import EventLog, next_commit
 from services.intake.index import Indexer, KeyIndex
 from tests.factories import commit_after, received
 from tests.waiting import eventually
@@ -22,11 +22,11 @@ class FlakyIndex(KeyIndex):
         super().__init__(pool, schema)
         self.failures = failures
 
-    async def apply(self, records: list[Recorded]) -> None:
+    async def apply(self, records: list[Recorded], after: int) -> None:
         if self.failures:
             self.failures -= 1
             raise ConnectionError("the database system is shutting down")
-        await super().apply(records)
+        await super().apply(records, after)
 
 
 class FlakyLog(EventLog):
@@ -58,6 +58,52 @@ async def test_the_follower_resumes_after_failed_writes_and_the_index_becomes_fr
         await eventually(lambda: _ready(indexer, 3), within=30, what="index caught up after failures")
         assert index.failures == 0 and flaky_log.failures == 0
         assert await index.applied_seq() == 3
+    finally:
+        for task in tasks:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*tasks)
+        async with pool.acquire() as conn:
+            await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await pool.close()
+
+
+async def test_keys_postgres_lost_in_a_crash_are_applied_again_before_the_position_moves_past_them(
+    log: EventLog, database_url: str
+) -> None:
+    # The follower writes with synchronous_commit off: a Postgres crash may lose its last commits (keys and
+    # position together) while its pool reconnects by itself. Here the loss is made by hand: the keys of
+    # sequences 2 and 3 are gone and the position is back at 1, as Postgres would hold them after the crash.
+    schema = "idx_" + uuid.uuid4().hex[:10]
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    index = KeyIndex(pool, schema)
+    await index.setup()
+
+    async def append(n: int) -> None:
+        loaded = await log.load_project(f"L-{n}")
+        commit = next_commit(loaded, commit_id=f"c-{n}", key=f"L-{n}", events=[received(f"L-{n}")], source="window",
+                             idempotency_key=f"k-{n}", submission_hash="h")
+        await log.append(commit, expected_version=0)
+
+    async def keys() -> list[str]:
+        return [r[0] for r in await pool.fetch(f'SELECT key FROM "{schema}".idempotency_keys ORDER BY key')]
+
+    for n in range(1, 4):
+        await append(n)
+    indexer = Indexer(log, index, linger=0.01)
+    tasks = [asyncio.create_task(indexer.follow()), asyncio.create_task(indexer.sample(interval=0.05))]
+    try:
+        await eventually(lambda: _ready(indexer, 3), within=30, what="index caught up")
+        assert await keys() == ["k-1", "k-2", "k-3"]
+        await pool.execute(f'DELETE FROM "{schema}".idempotency_keys WHERE key IN (\'k-2\', \'k-3\')')
+        await pool.execute(f'UPDATE "{schema}".tracking SET seq = 1')
+        await append(4)  # the follower's next batch finds the position behind what it wrote
+
+        async def all_keys_back() -> bool:
+            return await keys() == ["k-1", "k-2", "k-3", "k-4"] and await index.applied_seq() == 4
+
+        await eventually(all_keys_back, within=30, what="the lost keys applied again")
+        await eventually(lambda: _ready(indexer, 4), within=30, what="index fresh again")
     finally:
         for task in tasks:
             task.cancel()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, cast
 
+import asyncpg
 import nats.errors
 import nats.js.errors
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from contracts.receipts import Rejected
 from ledger.clock import FixedClock
 from ledger.eventlog import EventLog, Loaded
-from services.intake.handlers import Ports, process
+from services.intake.handlers import Ports, answer, process
 from services.intake.index import IndexEntry
 from tests.intake import builders as b
 
@@ -48,6 +49,9 @@ def ports(error: BaseException) -> Ports:
 @pytest.mark.parametrize("error", [
     nats.errors.TimeoutError(), nats.js.errors.ServiceUnavailableError(), nats.errors.NoRespondersError(),
     ConnectionResetError("reset by peer"),
+    # Postgres shutting down (fast restart) or restarting after a crash while a key look-up runs
+    asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command"),
+    asyncpg.exceptions.CrashShutdownError("terminating connection because of crash of another server process"),
 ])
 async def test_a_transient_failure_is_answered_unavailable_with_nothing_written(error: BaseException) -> None:
     receipt = await process(b.raw(b.submit_app("P-failover")), "window", ports(error))
@@ -58,3 +62,14 @@ async def test_a_transient_failure_is_answered_unavailable_with_nothing_written(
 async def test_a_bug_is_still_reported_as_internal_error() -> None:
     receipt = await process(b.raw(b.submit_app("P-bug")), "window", ports(KeyError("oops")))
     assert isinstance(receipt, Rejected) and receipt.code == "internal_error"
+
+
+class BrokenRejectedStream:
+    async def record(self, source: str, raw: bytes, rejected: Rejected, headers: dict[str, str]) -> None:
+        raise nats.errors.TimeoutError
+
+
+async def test_a_rejection_that_cannot_be_recorded_is_answered_unavailable_so_the_retry_is_recorded() -> None:
+    receipt = await answer(b"{not json", "window", ports(KeyError("unused")), BrokenRejectedStream(), {})
+    assert isinstance(receipt, Rejected) and receipt.code == "unavailable"
+    assert "refused (malformed)" in receipt.message and "retry with the same idempotency_key" in receipt.message
