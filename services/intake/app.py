@@ -16,7 +16,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -45,6 +45,8 @@ from services.intake.validate import parse
 DURABLE = "intake"
 logger = logging.getLogger("intake")
 NAK_DELAY_S = 2.0
+ORDER_HOLD_S = 30.0
+"""Longest a project's later messages wait for its nak'd one (ProjectOrder)."""
 
 
 @dataclass(frozen=True)
@@ -95,24 +97,70 @@ def request_server(nc: NATS, config: IntakeConfig, ports: Ports, rejected: Rejec
                          max_inflight=config.request_workers)
 
 
-async def drain(batch: list[Msg], ports: Ports, rejected: RejectedStream, receipts: ReceiptStream) -> None:
-    """One batch: projects in parallel, each project's messages in arrival order (parsed once)."""
-    groups: dict[str, list[tuple[Msg, Submission | Rejected]]] = {}
-    for i, m in enumerate(batch):
-        parsed = parse(m.data, max_bytes=ports.max_bytes)
-        key = parsed.project_id or f"#{i}"
-        groups.setdefault(key, []).append((m, parsed))
+class ProjectOrder:
+    """Keeps each project's fire-and-forget messages in stream order across naks. A nak'd message comes
+    back NAK_DELAY_S later, after the fetches that follow: had its project's later messages been handled
+    meanwhile, stages would judge them before it (a PassStage before its OpenStage: refused for good). So
+    once a message is nak'd, its project's later messages are nak'd unprocessed until it settles, or for
+    at most `hold` seconds after this replica last saw it: with several replicas, its redelivery may go
+    to another one."""
 
-    async def one_project(msgs: list[tuple[Msg, Submission | Rejected]]) -> None:
-        for m, parsed in msgs:
+    def __init__(self, *, hold: float = ORDER_HOLD_S, clock: Callable[[], float] = time.monotonic) -> None:
+        self.hold, self.clock = hold, clock
+        self._first: dict[str, tuple[int, float]] = {}
+        """project → (stream sequence of its first unsettled message, monotonic time the hold ends)"""
+
+    def expire(self) -> None:
+        now = self.clock()
+        self._first = {project: first for project, first in self._first.items() if first[1] > now}
+
+    def waits(self, project: str, seq: int) -> bool:
+        """Whether message `seq` of `project` must wait for an earlier one of it, still unsettled."""
+        first = self._first.get(project)
+        return first is not None and seq > first[0]
+
+    def outcome(self, project: str, seq: int, settled: bool) -> None:
+        first = self._first.get(project)
+        if not settled and (first is None or seq <= first[0]):
+            self._first[project] = (seq, self.clock() + self.hold)
+        elif settled and first is not None and first[0] == seq:
+            del self._first[project]
+
+
+async def drain(batch: list[Msg], ports: Ports, rejected: RejectedStream, receipts: ReceiptStream,
+                order: ProjectOrder) -> None:
+    """One batch: projects in parallel, each project's messages in stream order (parsed once), none while
+    an earlier one of its project is unsettled (ProjectOrder)."""
+    order.expire()
+    groups: dict[str | int, list[tuple[int, Msg, Submission | Rejected | None]]] = {}
+    for i, m in enumerate(batch):
+        seq = m.metadata.sequence.stream
+        try:
+            parsed: Submission | Rejected | None = parse(m.data, max_bytes=ports.max_bytes)
+        except Exception as err:
+            # Defence in depth: a parse that raises must not leave its whole batch unsettled, redelivered
+            # for ever. With parsed=None, settle() parses again inside process(), which turns the failure
+            # into an internal_error receipt and rejection like any unexpected one.
+            logger.warning("inbound message %s: parse raised %r; it is settled on its own", seq, err)
+            parsed = None
+        project = parsed.project_id if parsed is not None else None
+        groups.setdefault(project or i, []).append((seq, m, parsed))  # no project: a group of its own
+
+    async def one_project(project: str | None, msgs: list[tuple[int, Msg, Submission | Rejected | None]]) -> None:
+        for seq, m, parsed in sorted(msgs, key=lambda t: t[0]):  # redeliveries may come in any order
+            if project is not None and order.waits(project, seq):
+                await m.nak(delay=NAK_DELAY_S)
+                continue
             source = m.subject.rsplit(".", 1)[-1]
             try:
                 done = await settle(m.data, source, ports, rejected, receipts, {SUBJECT_HEADER: m.subject}, parsed)
             except Exception:
                 done = False
+            if project is not None:
+                order.outcome(project, seq, done)
             await (m.ack() if done else m.nak(delay=NAK_DELAY_S))
 
-    await asyncio.gather(*(one_project(msgs) for msgs in groups.values()))
+    await asyncio.gather(*(one_project(key if isinstance(key, str) else None, msgs) for key, msgs in groups.items()))
 
 
 @contextlib.asynccontextmanager
@@ -145,7 +193,8 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
                       stages=StagesClient(nc, subjects, timeout=config.stages_timeout), appends=group)
         rejected, receipts = RejectedStream(nc, subjects), ReceiptStream(nc, subjects)
         inbound = InboundConsumer(nc, subjects.inbound_stream, f"{subjects.prefix}.inbound.*", DURABLE,
-                                  functools.partial(drain, ports=ports, rejected=rejected, receipts=receipts),
+                                  functools.partial(drain, ports=ports, rejected=rejected, receipts=receipts,
+                                                    order=ProjectOrder()),
                                   batch=config.inbound_batch, trim_every=config.inbound_trim_every,
                                   trim=held[subjects.inbound_stream].retention != api.RetentionPolicy.WORK_QUEUE)
         await inbound.start()
