@@ -19,7 +19,7 @@ from ledger.calendar_log import CalendarSource
 from ledger.clock import Clock, SystemClock
 from ledger.eventlog import EventLog
 from ledger.pg import CUSTOM_PLANS, keep_session
-from ledger.waits import wait_set
+from ledger.waits import wait_set, within
 from services.notify.channels.base import Channel
 from services.notify.channels.factory import build_channel
 from services.notify.config import NotifyConfig
@@ -31,6 +31,7 @@ from services.notify.scheduler import Scheduler
 from services.notify.schema import ensure_schema, wake_channel
 
 log = logging.getLogger("notify")
+DRAIN_SECONDS = 5.0  # on a stop, how long outcomes already delivered get to reach the record
 
 
 @dataclass
@@ -62,6 +63,11 @@ async def _projector_loop(p: Projector, event_log: EventLog, lock_key: str) -> N
     if not await p.conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", lock_key):
         log.info("view standby: another replica's projector is active")
         await p.conn.execute("SELECT pg_advisory_lock(hashtext($1))", lock_key)
+    # The calendar is loaded here, once the lock is ours, not at start-up: while this replica stood by,
+    # the active one applied CalendarPublished commits and moved the shared position past them, so
+    # following on from that position would never show them to this projector (a year published then
+    # would stay unknown to it, or an old schedule in force).
+    await p.calendar.refresh()
     await p.follow(event_log)
 
 
@@ -81,9 +87,10 @@ async def _gate(n: Notify, pool: asyncpg.Pool, schema: str, last_seq: int) -> No
 async def running(event_log: EventLog, database_url: str, *, schema: str,
                   config: NotifyConfig, policy: AlertPolicy, clock: Clock,
                   channels: dict[str, Channel] | None = None) -> AsyncIterator[Notify]:
-    """Start one replica; leaving the block cancels it (as abruptly as a crash, short of the process)."""
-    calendar = CalendarSource(event_log)
-    await calendar.refresh()
+    """Start one replica. Leaving the block normally stops claiming and lets what was already delivered
+    reach the record for up to DRAIN_SECONDS (else each such alert would be sent again after its lease);
+    then, or at once when the block raised, it is cancelled (as abruptly as a crash, short of the process)."""
+    calendar = CalendarSource(event_log)  # loaded by _projector_loop once it holds the view's lock
     # ledger.pg: CUSTOM_PLANS — the settle UPDATE (the alert table joined with the batch's unnest) kept a
     # generic plan made on the empty table that scanned it, ~1 ms to settle one alert at a few thousand
     # rows; keep_session — the pool's statements leave no session state (the lock and LISTEN live on
@@ -107,20 +114,26 @@ async def running(event_log: EventLog, database_url: str, *, schema: str,
                                       t, clock, recorder.submit, dry_run=config.dry_run)
                    for name, target in config.targets.items()}
         scheduler = Scheduler(pool, schema, clock, workers, event_log, lease_seconds=t.lease_seconds,
-                              max_pending=t.max_pending)
+                              max_pending=t.max_pending, recording=recorder.holding)
         n = Notify(scheduler, projector, workers, recorder, tasks=tasks)
         await listen_conn.add_listener(wake_channel(schema), scheduler.wake)
         last = await event_log.last_seq()
         tasks.append(asyncio.create_task(_projector_loop(projector, event_log, f"notify-view:{schema}")))
         tasks.extend(asyncio.create_task(w.run()) for w in workers.values())
-        tasks.append(asyncio.create_task(recorder.run()))
+        recording = asyncio.create_task(recorder.run())
+        tasks.append(recording)
 
         async def schedule() -> None:
             await _gate(n, pool, schema, last)
             await scheduler.run()
 
-        tasks.append(asyncio.create_task(schedule()))
+        scheduling = asyncio.create_task(schedule())
+        tasks.append(scheduling)
         yield n
+        scheduling.cancel()  # claim nothing new while the record catches up
+        if not recording.done():
+            with contextlib.suppress(TimeoutError):
+                await within(recorder.drained(), DRAIN_SECONDS)
     finally:
         for task in tasks:
             task.cancel()

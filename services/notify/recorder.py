@@ -2,7 +2,9 @@
 
 One commit per project per batch; its id is derived from the alert keys it records, so a retried
 append after a lost ack is recognised by EventLog (duplicate). Keys the history already holds are
-never appended again: the log, not the row, is the truth about what was sent.
+never appended again: the log, not the row, is the truth about what was sent. An outcome whose append
+fails is never dropped: it is tried again (backoff up to RETRY_MAX_S) and held meanwhile, so that lease
+recovery does not send the alert a second time.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from services.notify.store import rollback_retry
 log = logging.getLogger("notify.recorder")
 SOURCE = "notify"
 _NAMESPACE = uuid.UUID("0b6f3a52-1d8e-4c55-9a7e-5b1f4c2d9e11")
+RETRY_FIRST_S, RETRY_MAX_S = 0.5, 10.0  # backoff before an outcome whose append failed is queued again
 
 
 def commit_id_for_alerts(project_id: str, keys: list[str]) -> str:
@@ -70,9 +73,36 @@ class Recorder:
         self.delivered, self.yield_seconds = delivered, yield_seconds
         self._slots = asyncio.Semaphore(64)
         self.queue: asyncio.Queue[Outcome] = asyncio.Queue()
+        # Alert keys handed over and not yet on the record: the scheduler's lease recovery skips them
+        # (the log does not show them sent yet, but they were, and their record is still coming).
+        self.holding: set[str] = set()
+        self._none_held = asyncio.Event()
+        self._none_held.set()
+        self._retry_in = RETRY_FIRST_S
 
     async def submit(self, outcomes: list[Outcome]) -> None:
         """Hand outcomes over; `run` records them in batches (delivery does not wait for the log)."""
+        for o in outcomes:
+            self.holding.add(o.claimed.item.alert_key)
+            self.queue.put_nowait(o)
+        if self.holding:
+            self._none_held.clear()
+
+    async def drained(self) -> None:
+        """Return once everything handed over so far is on the record (a stop waits for it, bounded)."""
+        await self._none_held.wait()
+
+    def _release(self, outcomes: list[Outcome]) -> None:
+        self.holding.difference_update(o.claimed.item.alert_key for o in outcomes)
+        if not self.holding:
+            self._none_held.set()
+
+    def _again_later(self, outcomes: list[Outcome]) -> None:
+        """Queue them again after a backoff that grows while appends keep failing; they stay held."""
+        asyncio.get_running_loop().call_later(self._retry_in, self._requeue, outcomes)
+        self._retry_in = min(self._retry_in * 2, RETRY_MAX_S)
+
+    def _requeue(self, outcomes: list[Outcome]) -> None:
         for o in outcomes:
             self.queue.put_nowait(o)
 
@@ -89,12 +119,13 @@ class Recorder:
                 batch.append(self.queue.get_nowait())
             try:
                 await self.record(batch)
-            except Exception:  # the rows stay 'sending': lease expiry re-checks the log and settles them
+            except Exception:  # settling failed: the rows stay 'sending'; the view or lease recovery settles them
                 log.exception("recording %d outcomes failed; recovery will settle them", len(batch))
 
     async def record(self, outcomes: list[Outcome]) -> None:
-        """Append each project's records (retrying a failed project a few times: a record that does not
-        land leaves the alert to lease recovery, which may send it again), then settle the rows."""
+        """Append each project's records (retrying a failed project a few times, then queueing its outcomes
+        again for later: dropped, lease recovery would find no record and send the alert again), then
+        settle the rows."""
         by_project: dict[str, list[Outcome]] = defaultdict(list)
         for o in outcomes:
             if o.dry_run:
@@ -103,13 +134,20 @@ class Recorder:
         results = await asyncio.gather(*(self._append_patiently(pid, os) for pid, os in by_project.items()),
                                        return_exceptions=True)
         seqs: dict[str, int] = {}
+        again: list[Outcome] = []
         for result, (pid, os) in zip(results, by_project.items(), strict=True):
             if isinstance(result, BaseException):
-                log.error("recording %d outcomes of %s failed (%s); lease recovery will settle them", len(os), pid,
-                          result)
+                log.error("recording %d outcomes of %s failed (%s); trying again in %.1f s", len(os), pid, result,
+                          self._retry_in)
+                again.extend(os)
             else:
                 seqs.update((o.claimed.item.alert_key, result) for o in os)
         landed = [o for o in outcomes if o.dry_run or o.claimed.item.alert_key in seqs]
+        self._release(landed)  # on the record: lease recovery finds them there and settles, never resends
+        if again:
+            self._again_later(again)
+        else:
+            self._retry_in = RETRY_FIRST_S
         if landed:
             await self.settle(landed, seqs)
 

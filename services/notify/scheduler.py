@@ -18,6 +18,7 @@ import asyncio
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Collection
 
 import asyncpg
 
@@ -53,8 +54,9 @@ RETURNING a.*, due.prev_state,
 class Scheduler:
     def __init__(self, pool: asyncpg.Pool, schema: str, clock: Clock, workers: dict[str, TargetWorker],
                  event_log: EventLog, *, lease_seconds: float = 300.0, batch: int = 1000,
-                 max_pending: int | None = None) -> None:
+                 max_pending: int | None = None, recording: Collection[str] = frozenset()) -> None:
         self.pool, self.schema, self.clock, self.workers = pool, schema, clock, workers
+        self.recording = recording  # keys delivered, their record still to land (the recorder's `holding`)
         self.log, self.lease, self.batch = event_log, lease_seconds, batch
         self.max_pending = max_pending if max_pending is not None else batch
         self.me = f"notify-{uuid.uuid4().hex[:8]}"
@@ -72,7 +74,7 @@ class Scheduler:
         return sum(len(w.pending_keys) for w in self.workers.values())
 
     def _holding(self, key: str) -> bool:
-        return any(key in w.pending_keys for w in self.workers.values())
+        return key in self.recording or any(key in w.pending_keys for w in self.workers.values())
 
     def _delivered(self) -> None:
         if self._full and self.pending() <= self.max_pending // 2:
@@ -103,7 +105,7 @@ class Scheduler:
         rows = await self.claim(room)
         recovered: list[Claimed] = []
         for r in rows:
-            if r["state"] != "sending" or self._holding(r["alert_key"]):  # still in our queue: lease renewed
+            if r["state"] != "sending" or self._holding(r["alert_key"]):  # still ours (queued/recording): lease renewed
                 continue
             item = AlertItem(r["alert_key"], r["project_id"], r["project_name"] or "", r["kind"], r["ref"],
                              r["level"], r["due_on"], r["department"], r["leader"] or "")

@@ -1,0 +1,90 @@
+"""An alert delivered while its record cannot be appended is recorded later and never sent again.
+
+The recorder holds such an outcome and tries again (the scheduler's lease recovery leaves held keys
+alone); a stop gives what was delivered a few seconds to reach the record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, cast
+
+import asyncpg
+import nats.errors
+
+from contracts import events as ev
+from contracts.envelope import Commit
+from ledger.eventlog import AppendResult, EventLog
+from services.notify.config import NotifyConfig
+from tests.notify.conftest import ManualClock, Replica, routes_config
+from tests.notify.history import append, opened, received
+from tests.notify.receivers import Receivers
+from tests.notify.steps import alert_events, at_local, caught_up, settled
+from tests.waiting import eventually
+
+START = at_local(dt.date(2026, 9, 21), 10)
+YELLOW = at_local(dt.date(2026, 9, 28), 9)
+LEASE = 60.0
+
+
+class _AppendsTimeOut:
+    """The event log, except that appends time out while `down` (NATS unreachable) and for the first `times`."""
+
+    def __init__(self, log: EventLog, *, down: bool = False, times: int = 0) -> None:
+        self.log, self.down, self.times, self.failed = log, down, times, 0
+
+    async def append(self, commit: Commit, *, expected_version: int) -> AppendResult:
+        if self.down or self.failed < self.times:
+            self.failed += 1
+            raise nats.errors.TimeoutError
+        return await self.log.append(commit, expected_version=expected_version)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.log, name)
+
+
+def hook_only(receivers: Receivers) -> NotifyConfig:
+    return routes_config(receivers, lease=LEASE, routes=[{"levels": ["yellow"], "targets": ["oa_hook"]}])
+
+
+async def test_an_alert_whose_record_cannot_be_appended_for_a_while_is_recorded_later_and_sent_once(
+        log: EventLog, replica: Replica, receivers: Receivers, db: asyncpg.Connection, schema: str) -> None:
+    await append(log, "P1", received(), opened())
+    clock = ManualClock(START)
+    async with replica(hook_only(receivers), clock) as n:
+        unreachable = _AppendsTimeOut(n.recorder.log, down=True)
+        n.recorder.log = cast(EventLog, unreachable)  # duck-typed: append here, everything else delegated
+        await caught_up(n, log)
+        clock.set(YELLOW)
+
+        async def tried_again() -> bool:  # the first round gives up after 5 attempts; a 6th is a later round
+            return unreachable.failed > 5
+        await eventually(tried_again, within=20, what="the outcome kept and its append tried again")
+        clock.set(YELLOW + dt.timedelta(seconds=LEASE + 1))  # the lease runs out while the record waits
+        await settled(n, idle=False)
+        row = await db.fetchrow(f"SELECT state, claimed_until FROM {schema}.alerts WHERE level = 'yellow'")
+        assert row is not None and row["state"] == "sending" and row["claimed_until"] > clock.now()  # renewed
+        unreachable.down = False
+
+        async def sent() -> bool:
+            return bool(await db.fetchval(f"SELECT state FROM {schema}.alerts WHERE level = 'yellow'") == "sent")
+        await eventually(sent, within=20, what="the yellow alert recorded once appends work again")
+    assert [type(e) for e in await alert_events(log, "P1")] == [ev.AlertSent]
+    assert len(receivers.got) == 1, "sent once: lease recovery left the held alert alone"
+
+
+async def test_a_stop_right_after_a_delivery_still_puts_it_on_the_record(
+        log: EventLog, replica: Replica, receivers: Receivers) -> None:
+    await append(log, "P1", received(), opened())
+    clock = ManualClock(START)
+    async with replica(hook_only(receivers), clock) as n:
+        slow = _AppendsTimeOut(n.recorder.log, times=1)  # the record is still on its way when the stop comes
+        n.recorder.log = cast(EventLog, slow)
+        await caught_up(n, log)
+        clock.set(YELLOW)
+
+        async def delivered() -> bool:
+            return slow.failed == 1
+        await eventually(delivered, what="delivered, its first append timed out")
+    assert len(receivers.got) == 1
+    assert [type(e) for e in await alert_events(log, "P1")] == [ev.AlertSent]
