@@ -136,6 +136,12 @@ class TargetWorker:
         return True, attempts, ""
 
     async def _attempt(self, items: list[AlertItem]) -> None:
+        # An open breaker is waited out, not counted as a failed attempt: its reset (30 s) outlasts the
+        # retries' backoff (~3.5 s), so every alert due during an endpoint's outage was recorded AlertFailed
+        # — never retried — without the endpoint having been tried once. (A breaker that another call
+        # reopened meanwhile refuses this one: CircuitOpen, retried after the backoff.)
+        if (wait := self.breaker.closed_in()) > 0:
+            await asyncio.sleep(wait)
         self.breaker.before()
         try:
             await self.channel.send(items)

@@ -28,6 +28,12 @@ class Breaker:
         self._opened_at = None  # half-open: let this call try; one more failure reopens at once
         self._count = self.failures - 1
 
+    def closed_in(self) -> float:
+        """Seconds until a call may be tried again (0 when closed, or when the reset time has passed)."""
+        if self._opened_at is None:
+            return 0.0
+        return max(0.0, self._opened_at + self.reset - asyncio.get_running_loop().time())
+
     def success(self) -> None:
         self._count, self._opened_at = 0, None
 

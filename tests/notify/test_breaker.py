@@ -1,0 +1,45 @@
+"""An endpoint's outage opens its circuit breaker; alerts due meanwhile wait for it, they are not failed untried."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import cast
+
+from ledger.clock import FixedClock
+from services.notify.channels.base import AlertItem, Channel, ChannelError
+from services.notify.config import Target, Transport
+from services.notify.delivery import Outcome, TargetWorker
+
+
+class FlakyChannel:
+    """Refuses the first `failures` sends (a receiver that is down), then accepts."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures, self.tries = failures, 0
+
+    async def send(self, items: list[AlertItem]) -> None:
+        self.tries += 1
+        if self.tries <= self.failures:
+            raise ChannelError("503 from the receiver", retryable=True)
+
+
+def item(n: int) -> AlertItem:
+    return AlertItem(f"k-{n}", f"P-{n}", f"项目{n}", "stage", "planning_permit", "red", dt.date(2026, 9, 29),
+                     "规划科", "")
+
+
+async def report(outcomes: list[Outcome]) -> None:
+    raise AssertionError("deliver() is called directly here")
+
+
+async def test_an_alert_due_while_the_breaker_is_open_waits_for_it_and_is_delivered() -> None:
+    channel = FlakyChannel(failures=2)
+    transport = Transport(attempts=2, backoff_initial=0.01, backoff_max=0.02, breaker_failures=2,
+                          breaker_reset_seconds=0.3)
+    target = Target(name="hook", channel="webhook", url="http://receiver.invalid")
+    clock = FixedClock(dt.datetime(2026, 9, 29, 1, tzinfo=dt.UTC))
+    worker = TargetWorker(target, cast(Channel, channel), transport, clock, report)
+    assert await worker.deliver([item(1)]) == (False, 2, "503 from the receiver")  # two failures: the breaker opens
+    assert worker.breaker.is_open
+    delivered, attempts, _ = await worker.deliver([item(2)])  # the receiver is back; the breaker is still open
+    assert (delivered, attempts, channel.tries) == (True, 1, 3)  # it waited for the reset, then one try went out
