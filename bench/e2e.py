@@ -53,7 +53,7 @@ import psutil  # type: ignore[import-untyped]
 from nats.aio.client import Client as NATS
 from nats.js import api
 
-from bench.raw import CpuMeter, cores, js_append_rate, pct
+from bench.raw import CpuMeter, cores, pct, raw_append_rate
 from contracts.receipts import Accepted
 from ledger.natsconn import sources_file
 from ledger.runtime.auth import ADMIN, inbox_prefix, load_sources
@@ -251,6 +251,7 @@ class Load:
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds each process used during the load
     seconds: float = 0.0
     ended: float = 0.0  # perf_counter when the publishers stopped
+    restarted: frozenset[str] = frozenset()  # processes restarted during the load: their `cpu` covers only part of it
 
 
 WATCHER = "bench's watcher backend"  # the Postgres backend of drive()'s visibility poll: the bench's, not the system's
@@ -317,6 +318,7 @@ async def drive(system: System, seconds: float, publishers: int, rate: float | N
             await asyncio.sleep(0.002)
 
     watcher = asyncio.create_task(watch_visible())
+    starts = system.restarts()  # before the meter takes its pids: a restart in between is counted, not missed
     meter = cpu_meter(system, db.get_server_pid())
     before = meter.read()
     started = time.perf_counter()
@@ -326,12 +328,14 @@ async def drive(system: System, seconds: float, publishers: int, rate: float | N
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - started
     after = meter.read()
+    ends = system.restarts()
     await asyncio.wait_for(watcher, 120)
     await nc.close()
     await db.close()
     return Load(rate=len(latencies) / elapsed, latencies=latencies, project_ack=project_ack,
                 lags=[visible[s] - t for s, t in acks.items() if s in visible],
-                cpu=cpu_used(before, after), seconds=elapsed, ended=started + elapsed)
+                cpu=cpu_used(before, after), seconds=elapsed, ended=started + elapsed,
+                restarted=frozenset(k for k, v in ends.items() if v != starts.get(k, 0)))
 
 
 @dataclass
@@ -345,11 +349,10 @@ class Raw:
 async def raw_limits(system: System, count: int, concurrency: int) -> Raw:
     admin = await system.admin()
     js = admin.jetstream(timeout=10)
-    name = "BENCH_RAW_" + uuid.uuid4().hex[:6].upper()
-    prefix = f"benchraw{name[-6:].lower()}"
-    await js.add_stream(api.StreamConfig(name=name, subjects=[f"{prefix}.*"], num_replicas=system.replicas))
+    tag = uuid.uuid4().hex[:6]
     payload = c.application("RAW-1")
-    append = await js_append_rate(js, prefix, payload, count, concurrency)
+    append = await raw_append_rate(js, f"BENCH_RAW_{tag.upper()}", payload, count, concurrency,
+                                   replicas=system.replicas)
 
     total = (await js.stream_info(c.SUBJECTS.events_stream)).state.messages
     got = 0
@@ -378,6 +381,8 @@ async def raw_limits(system: System, count: int, concurrency: int) -> Raw:
     await db.execute("CREATE TEMP TABLE bench_floor (seq bigint PRIMARY KEY)")
     floor: list[float] = []
     arrived: asyncio.Queue[int] = asyncio.Queue()
+    name, prefix = f"BENCH_FLOOR_{tag.upper()}", f"benchfloor{tag}"  # raw_append_rate deleted its stream
+    await js.add_stream(api.StreamConfig(name=name, subjects=[f"{prefix}.*"], num_replicas=system.replicas))
 
     async def on_floor(msg: object) -> None:
         seq = int(msg.metadata.sequence.stream)  # type: ignore[attr-defined]
@@ -600,9 +605,9 @@ def report(system: System, args: argparse.Namespace, load: Load, raw: Raw, delay
               "services done with the load  " + (f"{settled:.1f}s after it (the raw limits were measured then)"
                                                  if settled is not None else "NOT within the timeout")]
     n = cores()
-    used = sum(v for k, v in load.cpu.items() if k not in restarts)
+    used = sum(v for k, v in load.cpu.items() if k not in load.restarted)
     lines.append(f"CPU during the load           {used:.1f} of {n * load.seconds:.1f} CPU-s ({n} cores): "
-                 + ", ".join(f"{k} {'n/a (restarted)' if k in restarts else f'{v:.1f}'}"
+                 + ", ".join(f"{k} {'n/a (restarted during it)' if k in load.restarted else f'{v:.1f}'}"
                              for k, v in sorted(load.cpu.items(), key=lambda kv: -kv[1])))
     return lines + rss_line("peak RSS MB (whole run)", peak)
 

@@ -10,7 +10,7 @@ goes round again and a shutdown that gathers its tasks hangs. Everything in ``le
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Collection, Sequence
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -42,3 +42,14 @@ async def until_set_or_ended(event: asyncio.Event, tasks: Sequence[asyncio.Task[
     finally:
         stopping.cancel()
     return next((t for t in tasks if t.done()), None) if not event.is_set() else None
+
+
+async def finish_within(tasks: Collection[asyncio.Task[Any]], seconds: float) -> None:
+    """Let `tasks` finish for up to `seconds`, then cancel the rest; returns once all have ended (their
+    errors are the tasks' own business: they are not raised here)."""
+    if not tasks:
+        return
+    _, late = await asyncio.wait(set(tasks), timeout=seconds)
+    for task in late:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import nats.errors
 import pytest
 
-from ledger.waits import until_set_or_ended, wait_set, within
+from ledger.waits import finish_within, until_set_or_ended, wait_set, within
 from tests.waiting import eventually
 
 
@@ -66,3 +67,28 @@ async def test_eventually_fails_a_probe_that_never_returns() -> None:
 
     with pytest.raises(AssertionError, match="did not return"):
         await eventually(hangs, within=0.05, what="a hanging probe")
+
+
+async def test_eventually_lets_a_probes_own_timeout_error_through_as_itself() -> None:
+    async def times_out() -> bool:  # as a consumer_info call whose reply never came
+        raise nats.errors.TimeoutError
+
+    with pytest.raises(nats.errors.TimeoutError):
+        await eventually(times_out, within=5, what="a probe that raises TimeoutError")
+
+
+async def test_finish_within_lets_quick_tasks_end_and_cancels_the_late_ones() -> None:
+    release = asyncio.Event()
+
+    async def quick() -> str:
+        await release.wait()
+        return "done"
+
+    async def failing() -> None:
+        raise RuntimeError("its own business")
+
+    ending, broken, stuck = (asyncio.create_task(quick()), asyncio.create_task(failing()),
+                             asyncio.create_task(asyncio.Event().wait()))
+    asyncio.get_running_loop().call_soon(release.set)
+    await finish_within({ending, broken, stuck}, 0.2)  # does not raise the failed task's error
+    assert ending.result() == "done" and isinstance(broken.exception(), RuntimeError) and stuck.cancelled()

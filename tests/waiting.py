@@ -12,14 +12,18 @@ T = TypeVar("T")
 async def eventually(probe: Callable[[], Awaitable[T | None]], *, within: float = 10.0, what: str = "condition",
                      poll: float = 0.02) -> T:
     """Return probe()'s first truthy result; fail after `within` seconds naming `what` (a probe that
-    itself hangs — a pool that never frees a connection, say — fails the same way)."""
+    itself hangs — a pool that never frees a connection, say — fails the same way; an error the probe
+    raises, a TimeoutError of its own included, propagates as itself)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while True:
+        guard = asyncio.timeout_at(deadline + 1.0)
         try:
-            async with asyncio.timeout_at(deadline + 1.0):
+            async with guard:
                 result = await probe()
         except TimeoutError:
+            if not guard.expired():  # the probe's own TimeoutError (nats' subclasses the builtin): keep it
+                raise
             raise AssertionError(f"{what} not reached within {within}s (the last probe did not return)") from None
         if result:
             return result

@@ -85,12 +85,12 @@ class Writer:
             )
             for table in _UPSERTED
         }
-        self._upsert_array = {
-            table: self._upsert[table].replace(f"pg_temp.stg_{table}", f"unnest($1::{s}.{table}[])", 1)
-            for table in _UPSERTED
+        self._from_array = {  # the same statements from an array of the table's row type (SMALL rows or fewer)
+            **{table: self._upsert[table].replace(f"pg_temp.stg_{table}", f"unnest($1::{s}.{table}[])", 1)
+               for table in _UPSERTED},
+            **{table: f"INSERT INTO {s}.{table} SELECT * FROM unnest($1::{s}.{table}[])"
+               for table in ("archive", "alerts")},
         }
-        self._insert_array = {table: f"INSERT INTO {s}.{table} SELECT * FROM unnest($1::{s}.{table}[])"
-                              for table in ("archive", "alerts")}
         self._dept = (
             f"INSERT INTO {s}.department_month AS t SELECT * FROM unnest($1::text[], $2::date[], $3::int[], "
             "$4::int[], $5::int[], $6::int[], $7::bigint[]) ON CONFLICT (department, month) DO UPDATE SET "
@@ -126,12 +126,19 @@ class Writer:
                 if rows[table]:
                     await self.conn.copy_records_to_table(table, schema_name=self.schema, records=rows[table])
 
-    async def _insert(self, table: str, rows: list[tuple[object, ...]]) -> None:
-        """Append-only rows: COPY, or up to SMALL of them as one INSERT from an array of the row type."""
-        if len(rows) > SMALL:
+    async def _put(self, table: str, rows: list[tuple[object, ...]]) -> None:
+        """One table's rows of a batch: up to SMALL of them as one statement from an array of the row type,
+        more by COPY — into the table (append-only), or into its stage table and then one INSERT … ON
+        CONFLICT from there (upserted)."""
+        if not rows:
+            return
+        if len(rows) <= SMALL:
+            await self.conn.execute(self._from_array[table], rows)
+        elif table in self._upsert:
+            await self.conn.copy_records_to_table(f"stg_{table}", records=rows)
+            await self.conn.execute(self._upsert[table])
+        else:
             await self.conn.copy_records_to_table(table, schema_name=self.schema, records=rows)
-        elif rows:
-            await self.conn.execute(self._insert_array[table], rows)
 
     async def write(self, batch: Batch, rows: Rows, frontier: Frontier, checkpoint: Checkpoint | None = None) -> None:
         """Commit one batch; `rows` is the snapshot rows_of(batch) took right after the fold, or empty
@@ -147,13 +154,9 @@ class Writer:
                 if self.live and live != self.schema:
                     raise LiveMoved(str(live))
                 raise Fenced(f"{self.schema}: applied sequence is no longer {batch.prev_seq}; another writer ran")
-            await self._insert("archive", batch.archive)
+            await self._put("archive", batch.archive)
             for table in _UPSERTED:
-                if len(rows.get(table, ())) > SMALL:
-                    await conn.copy_records_to_table(f"stg_{table}", records=rows[table])
-                    await conn.execute(self._upsert[table])
-                elif rows.get(table):
-                    await conn.execute(self._upsert_array[table], rows[table])
+                await self._put(table, rows.get(table, []))
             if batch.department_month:
                 keys, figures = zip(*batch.department_month.items(), strict=True)
                 await conn.execute(self._dept, [k[0] for k in keys], [k[1] for k in keys],
@@ -163,7 +166,7 @@ class Writer:
                 await conn.execute(self._permits, [k[0] for k in keys2], [k[1] for k in keys2],
                                    [k[2] for k in keys2], [int(v[0]) for v in sums], [v[1] for v in sums],
                                    [v[2] for v in sums])
-            await self._insert("alerts", batch.alerts)
+            await self._put("alerts", batch.alerts)
             if checkpoint is not None:
                 await conn.execute(
                     "INSERT INTO ledger_meta.checkpoints (seq, leaves, root, signature, key_id, public_key, signed_at) "

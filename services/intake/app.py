@@ -4,8 +4,9 @@
   a plain nats-py subscription, requests.py says why); the source id is the subject's third
   token, which the server's permissions enforce;
 - fire-and-forget: durable pull consumer `intake` on the inbound stream (inbound.py, which trims it), batches
-  with manual acks — a message is acked only after its receipt is published, and naked with a
-  delay after a transient outcome, so nothing is lost while intake or stages is down.
+  with manual acks — a message is acked only after its receipt is published, and nak'd with a
+  delay after a transient outcome (or while an earlier message of its project is, ProjectOrder), so
+  nothing is lost while intake or stages is down.
 Nothing connects at import time; `running()` is the lifespan.
 """
 

@@ -132,8 +132,8 @@ async def _append(sub: Submission, source: str, digest: str, ports: Ports, first
                     "retry with the same idempotency_key")
 
 
-def _unavailable(sub: Submission, why: str) -> Rejected:
-    return Rejected(code="unavailable", message=f"{why}; retry later with the same idempotency_key",
+def _unavailable(sub: Submission | Rejected, why: str) -> Rejected:
+    return Rejected(code="unavailable", message=f"{why}; retry with the same idempotency_key later",
                     idempotency_key=sub.idempotency_key, project_id=sub.project_id)
 
 
@@ -149,14 +149,9 @@ async def answer(raw: bytes, source: str, ports: Ports, rejected: RejectedLog, h
             await rejected.record(source, raw, receipt, headers)
         except Exception:  # every rejection is kept: the caller retries, and the retry's rejection is recorded
             log.exception("could not record a rejection from %s in the rejected stream", source)
-            return _not_recorded(receipt)
+            return _unavailable(receipt, f"the submission was refused ({receipt.code}), but the refusal could not "
+                                "be recorded for audit just now; nothing was written")
     return receipt
-
-
-def _not_recorded(receipt: Rejected) -> Rejected:
-    return Rejected(code="unavailable", idempotency_key=receipt.idempotency_key, project_id=receipt.project_id,
-                    message=f"the submission was refused ({receipt.code}), but the ledger could not record the "
-                    "refusal for audit just now; nothing was written; retry with the same idempotency_key")
 
 
 async def settle(

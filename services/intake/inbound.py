@@ -27,7 +27,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js.client import JetStreamContext
 
-from ledger.waits import wait_set
+from ledger.waits import finish_within, wait_set
 
 log = logging.getLogger("intake")
 FETCH_WAIT_S = 0.2  # a lone message waits at most this long for others to share its batch
@@ -38,7 +38,8 @@ TRIM_EVERY_S = 5.0
 class InboundConsumer:
     """Fetches up to `batch` messages of `stream` for the durable consumer `durable` and hands each
     fetch to `drain`, which acks or naks every message itself. One fetch at a time: the next batch
-    is fetched once this one is settled, so a project's messages are handled in stream order."""
+    is fetched once this one is settled, so a project's messages are handled in stream order within
+    a fetch; across naks, `drain` keeps the order (app.ProjectOrder)."""
 
     def __init__(self, nc: NATS, stream: str, subject: str, durable: str,
                  drain: Callable[[list[Msg]], Awaitable[None]], *, batch: int = 256, trim: bool = True,
@@ -64,18 +65,15 @@ class InboundConsumer:
         """The fetch loop and the trimmer: both run until `stop`, so one that has ended before has failed."""
         return [t for t in (self._task, self._trimmer) if t is not None]
 
-    async def stop(self, *, within: float = 10.0) -> None:
-        """Fetch no more; let the batch in hand settle (at most `within` seconds), then unsubscribe.
+    async def stop(self, *, grace: float = 10.0) -> None:
+        """Fetch no more; let the batch in hand settle (at most `grace` seconds), then unsubscribe.
         A batch cut short is not lost: its un-acked messages are redelivered after ack_wait."""
         self._stopping.set()
         if self._trimmer is not None:
             self._trimmer.cancel()
             await asyncio.gather(self._trimmer, return_exceptions=True)
         if self._task is not None:
-            done, _ = await asyncio.wait({self._task}, timeout=within)
-            if not done:
-                self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await finish_within({self._task}, grace)
         if self._sub is not None:
             sub, self._sub = self._sub, None
             await sub.unsubscribe()

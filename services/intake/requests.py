@@ -18,6 +18,8 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
+from ledger.waits import finish_within
+
 log = logging.getLogger("intake")
 
 
@@ -39,17 +41,13 @@ class RequestServer:
     async def start(self) -> None:
         self._sub = await self.nc.subscribe(self.subject, queue=self.queue, cb=self._on)
 
-    async def stop(self, *, within: float = 10.0) -> None:
-        """Take no more requests, then let the ones in flight finish (at most `within` seconds; the
+    async def stop(self, *, grace: float = 10.0) -> None:
+        """Take no more requests, then let the ones in flight finish (at most `grace` seconds; the
         rest are cancelled, so none outlives the connections closed after this)."""
         if self._sub is not None:
             sub, self._sub = self._sub, None
             await sub.unsubscribe()
-        if self._inflight:
-            _, late = await asyncio.wait(set(self._inflight), timeout=within)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
+        await finish_within(set(self._inflight), grace)
 
     async def _on(self, msg: Msg) -> None:
         await self._room.acquire()

@@ -13,7 +13,7 @@ import tenacity
 from ledger.clock import Clock
 from services.notify.channels.base import AlertItem, Channel, ChannelError
 from services.notify.config import Target, Transport
-from services.notify.resilience import Breaker, CircuitOpen, RateWindow
+from services.notify.resilience import Breaker, RateWindow
 
 log = logging.getLogger("notify.delivery")
 
@@ -114,7 +114,7 @@ class TargetWorker:
         try:  # the first attempt goes straight out: building a retry loop per alert halved a burst's rate
             await self._attempt(items)
             return True, 1, ""
-        except (ChannelError, CircuitOpen) as err:
+        except ChannelError as err:
             if t.attempts <= 1 or not _retryable(err):
                 log.warning("target %s: giving up after 1 attempt: %s", self.target.name, err)
                 return False, 1, str(err)[:500]
@@ -130,19 +130,13 @@ class TargetWorker:
                 with attempt:
                     attempts += 1
                     await self._attempt(items)
-        except (ChannelError, CircuitOpen) as err:
+        except ChannelError as err:
             log.warning("target %s: giving up after %d attempts: %s", self.target.name, attempts, err)
             return False, attempts, str(err)[:500]
         return True, attempts, ""
 
     async def _attempt(self, items: list[AlertItem]) -> None:
-        # An open breaker is waited out, not counted as a failed attempt: its reset (30 s) outlasts the
-        # retries' backoff (~3.5 s), so every alert due during an endpoint's outage was recorded AlertFailed
-        # — never retried — without the endpoint having been tried once. (A breaker that another call
-        # reopened meanwhile refuses this one: CircuitOpen, retried after the backoff.)
-        if (wait := self.breaker.closed_in()) > 0:
-            await asyncio.sleep(wait)
-        self.breaker.before()
+        await self.breaker.acquire()  # only real tries count as attempts (Breaker says why)
         try:
             await self.channel.send(items)
         except ChannelError:
@@ -156,4 +150,4 @@ class TargetWorker:
 
 
 def _retryable(err: BaseException) -> bool:
-    return isinstance(err, CircuitOpen) or (isinstance(err, ChannelError) and err.retryable)
+    return isinstance(err, ChannelError) and err.retryable

@@ -3,8 +3,8 @@
 One commit per project per batch; its id is derived from the alert keys it records, so a retried
 append after a lost ack is recognised by EventLog (duplicate). Keys the history already holds are
 never appended again: the log, not the row, is the truth about what was sent. An outcome whose append
-fails is never dropped: it is tried again (backoff up to RETRY_MAX_S) and held meanwhile, so that lease
-recovery does not send the alert a second time.
+fails transiently (NATS unreachable) is never dropped: it is tried again (backoff up to RETRY_MAX_S)
+and held meanwhile, so that lease recovery does not send the alert a second time.
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ log = logging.getLogger("notify.recorder")
 SOURCE = "notify"
 _NAMESPACE = uuid.UUID("0b6f3a52-1d8e-4c55-9a7e-5b1f4c2d9e11")
 RETRY_FIRST_S, RETRY_MAX_S = 0.5, 10.0  # backoff before an outcome whose append failed is queued again
+TRANSIENT: tuple[type[BaseException], ...] = (TimeoutError, nats.errors.Error)
+"""Append failures that pass (NATS unreachable, a leader election): retried; anything else is left to
+lease recovery, which re-checks the log, so that a permanent failure does not hold its keys for ever."""
 
 
 def commit_id_for_alerts(project_id: str, keys: list[str]) -> str:
@@ -123,9 +126,9 @@ class Recorder:
                 log.exception("recording %d outcomes failed; recovery will settle them", len(batch))
 
     async def record(self, outcomes: list[Outcome]) -> None:
-        """Append each project's records (retrying a failed project a few times, then queueing its outcomes
-        again for later: dropped, lease recovery would find no record and send the alert again), then
-        settle the rows."""
+        """Append each project's records (retrying a project that failed transiently a few times, then
+        queueing its outcomes again for later: dropped, lease recovery would find no record and send the
+        alert again), then settle the rows."""
         by_project: dict[str, list[Outcome]] = defaultdict(list)
         for o in outcomes:
             if o.dry_run:
@@ -136,10 +139,14 @@ class Recorder:
         seqs: dict[str, int] = {}
         again: list[Outcome] = []
         for result, (pid, os) in zip(results, by_project.items(), strict=True):
-            if isinstance(result, BaseException):
-                log.error("recording %d outcomes of %s failed (%s); trying again in %.1f s", len(os), pid, result,
+            if isinstance(result, TRANSIENT):
+                log.error("recording %d outcomes of %s failed (%r); trying again in %.1f s", len(os), pid, result,
                           self._retry_in)
                 again.extend(os)
+            elif isinstance(result, BaseException):
+                log.error("recording %d outcomes of %s failed (%r); lease recovery will settle them", len(os), pid,
+                          result)
+                self._release(os)
             else:
                 seqs.update((o.claimed.item.alert_key, result) for o in os)
         landed = [o for o in outcomes if o.dry_run or o.claimed.item.alert_key in seqs]
@@ -155,7 +162,7 @@ class Recorder:
         async with self._slots:  # thousands of loads and appends at once only time each other out
             seq: int = await tenacity.AsyncRetrying(
                 stop=tenacity.stop_after_attempt(5), wait=tenacity.wait_exponential(multiplier=0.2, max=5),
-                retry=tenacity.retry_if_exception_type((TimeoutError, nats.errors.Error)),
+                retry=tenacity.retry_if_exception_type(TRANSIENT),
                 reraise=True)(self._append, project_id, outcomes)
             return seq
 

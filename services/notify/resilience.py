@@ -7,32 +7,32 @@ import collections
 from dataclasses import dataclass, field
 
 
-class CircuitOpen(Exception):
-    """The endpoint failed too often lately; calls are refused until the reset time has passed."""
-
-
 @dataclass
 class Breaker:
-    """Closed → open after `failures` consecutive failures → half-open after `reset` seconds (one trial call)."""
+    """Closed → open after `failures` consecutive failures → half-open after `reset` seconds: the calls
+    that waited go through, and one more failure reopens it at once.
+
+    An open breaker is waited out (`acquire`), not failed: its reset (30 s) outlasts the retries' backoff
+    (~3.5 s), so failing calls while open recorded every alert due during an endpoint's outage as
+    AlertFailed — never retried — without the endpoint having been tried once."""
 
     failures: int = 5
     reset: float = 30.0
     _count: int = 0
     _opened_at: float | None = None
 
-    def before(self) -> None:
-        if self._opened_at is None:
-            return
-        if asyncio.get_running_loop().time() - self._opened_at < self.reset:
-            raise CircuitOpen(f"circuit open after {self._count} consecutive failures")
-        self._opened_at = None  # half-open: let this call try; one more failure reopens at once
-        self._count = self.failures - 1
-
-    def closed_in(self) -> float:
-        """Seconds until a call may be tried again (0 when closed, or when the reset time has passed)."""
-        if self._opened_at is None:
-            return 0.0
-        return max(0.0, self._opened_at + self.reset - asyncio.get_running_loop().time())
+    async def acquire(self) -> None:
+        """Wait until a call may be tried (at once when closed); nothing awaits between the check and the call."""
+        loop = asyncio.get_running_loop()
+        while True:
+            if self._opened_at is None:
+                return
+            wait = self._opened_at + self.reset - loop.time()
+            if wait <= 0:
+                self._opened_at = None  # half-open: one more failure reopens at once
+                self._count = self.failures - 1
+                return
+            await asyncio.sleep(wait)
 
     def success(self) -> None:
         self._count, self._opened_at = 0, None

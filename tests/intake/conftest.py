@@ -15,7 +15,10 @@ import msgspec
 import nats
 import pytest
 from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
 
+from contracts.codec import decode_receipt
+from contracts.receipts import Accepted, Rejected
 from contracts.subjects import Subjects
 from ledger.clock import FixedClock
 from ledger.eventlog import EventLog, provision
@@ -133,6 +136,17 @@ async def stages(auth_server: AuthServer, admin: NATS, subjects: Subjects) -> As
     await standin.start()
     yield standin
     await nc.drain()
+
+
+async def collect_receipts(window: NATS, subjects: Subjects) -> list[Accepted | Rejected]:
+    """The window's receipts, appended to the returned list as they arrive."""
+    receipts: list[Accepted | Rejected] = []
+
+    async def on_receipt(msg: Msg) -> None:
+        receipts.append(decode_receipt(msg.data))
+
+    await window.subscribe(subjects.receipts("window"), cb=on_receipt)
+    return receipts
 
 
 async def wait_for(condition: Callable[[], object], within: float = 10.0) -> None:

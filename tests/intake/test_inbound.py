@@ -7,10 +7,8 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 
 from nats.aio.client import Client as NATS
-from nats.aio.msg import Msg
 from nats.js import api
 
-from contracts.codec import decode_receipt
 from contracts.receipts import Accepted, Rejected
 from contracts.subjects import Subjects
 from ledger.eventlog import EventLog
@@ -19,7 +17,7 @@ from ledger.runtime.health import check
 from services.intake import streams
 from services.intake.app import running
 from tests.intake import builders as b
-from tests.intake.conftest import AuthServer, intake_config, intake_settings, login, wait_for
+from tests.intake.conftest import AuthServer, collect_receipts, intake_config, intake_settings, login, wait_for
 from tests.intake.standin import StagesStandIn
 
 N = 1000
@@ -30,12 +28,7 @@ async def test_a_thousand_submissions_sent_while_intake_is_down_are_each_process
     database_url: str, pg_schema: str,
 ) -> None:
     await streams.provision((await login(auth_server, "intake")).jetstream(), subjects)
-    receipts: list[Accepted | Rejected] = []
-
-    async def on_receipt(msg: Msg) -> None:
-        receipts.append(decode_receipt(msg.data))
-
-    await window.subscribe(subjects.receipts("window"), cb=on_receipt)
+    receipts = await collect_receipts(window, subjects)
     js = window.jetstream()
     bodies = [b.submit_app(f"F-{i}", key=f"f-{i}") for i in range(N)] + [b"{broken"]
     acks = await asyncio.gather(*(js.publish(subjects.inbound("window"), b.raw(x) if isinstance(x, dict) else x)
@@ -43,11 +36,7 @@ async def test_a_thousand_submissions_sent_while_intake_is_down_are_each_process
     assert len({a.seq for a in acks}) == N + 1
     async with running(intake_config(auth_server, subjects, database_url, pg_schema, inbound_trim_every=0.2)):
         await wait_for(lambda: len(receipts) >= N + 1, within=60)
-
-        async def settled_and_trimmed() -> bool:  # every message acked (acks follow the receipts), then purged
-            return (await admin.jetstream().stream_info(subjects.inbound_stream)).state.messages == 0
-
-        await wait_for(settled_and_trimmed)
+        await wait_for(_emptied(admin, subjects))  # every message acked (acks follow the receipts), then purged
     accepted = [r for r in receipts if isinstance(r, Accepted)]
     assert len(accepted) == N and all(not r.duplicate for r in accepted)
     assert sorted(r.project_id for r in accepted) == sorted(f"F-{i}" for i in range(N))
@@ -60,12 +49,7 @@ async def test_a_workflow_command_waits_in_the_stream_until_stages_answers(
     auth_server: AuthServer, admin: NATS, window: NATS, subjects: Subjects, log: EventLog,
     database_url: str, pg_schema: str,
 ) -> None:
-    receipts: list[Accepted | Rejected] = []
-
-    async def on_receipt(msg: Msg) -> None:
-        receipts.append(decode_receipt(msg.data))
-
-    await window.subscribe(subjects.receipts("window"), cb=on_receipt)
+    receipts = await collect_receipts(window, subjects)
     ajs = admin.jetstream()
     async with running(intake_config(auth_server, subjects, database_url, pg_schema, inbound_trim_every=0.1)) as app:
         js = window.jetstream()
@@ -95,6 +79,12 @@ def _redelivered(admin: NATS, subjects: Subjects) -> Callable[[], Awaitable[bool
     return check
 
 
+def _emptied(admin: NATS, subjects: Subjects) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return (await admin.jetstream().stream_info(subjects.inbound_stream)).state.messages == 0
+    return check
+
+
 async def test_an_inbound_stream_an_older_intake_made_as_a_work_queue_is_used_as_it_is(
     auth_server: AuthServer, admin: NATS, window: NATS, subjects: Subjects, log: EventLog,
     database_url: str, pg_schema: str,
@@ -103,23 +93,14 @@ async def test_an_inbound_stream_an_older_intake_made_as_a_work_queue_is_used_as
     older = dataclasses.replace(streams.configs(subjects)[0], retention=api.RetentionPolicy.WORK_QUEUE)
     assert older.name == subjects.inbound_stream
     await admin.jetstream().add_stream(older)
-    receipts: list[Accepted | Rejected] = []
-
-    async def on_receipt(msg: Msg) -> None:
-        receipts.append(decode_receipt(msg.data))
-
-    await window.subscribe(subjects.receipts("window"), cb=on_receipt)
+    receipts = await collect_receipts(window, subjects)
     js = window.jetstream()
     for i in range(20):
         await js.publish(subjects.inbound("window"), b.raw(b.submit_app(f"Q-{i}", key=f"q-{i}")))
     async with running(intake_config(auth_server, subjects, database_url, pg_schema, inbound_trim_every=0.1)) as app:
         assert not app.inbound.trimming and len(app.inbound.tasks) == 1  # the fetch loop only
         await wait_for(lambda: len(receipts) == 20)
-
-        async def removed_by_acks() -> bool:
-            return (await admin.jetstream().stream_info(subjects.inbound_stream)).state.messages == 0
-
-        await wait_for(removed_by_acks)
+        await wait_for(_emptied(admin, subjects))  # removed by the acks
         assert app.inbound.trimmed_to == 1  # never purged
         await check("intake", intake_settings(auth_server, subjects))  # healthy: no trim permission to probe
     info = await admin.jetstream().stream_info(subjects.inbound_stream)

@@ -54,7 +54,7 @@ async def test_every_fetched_message_is_drained_whatever_the_timeouts_between() 
     async def all_drained() -> bool:
         return drained == ["m1", "m2", "m3", "m4"] and not consumer._task.done()  # type: ignore[union-attr]
     await eventually(all_drained, within=10, what="every message drained, the loop still running")
-    await consumer.stop(within=5)
+    await consumer.stop(grace=5)
     assert consumer._task.done()
 
 
@@ -73,7 +73,7 @@ async def test_a_failing_drain_does_not_stop_the_loop() -> None:
     async def both() -> bool:
         return batches == [["a"], ["b"]]
     await eventually(both, within=10, what="the second batch after a failed first")
-    await consumer.stop(within=5)
+    await consumer.stop(grace=5)
 
 
 class ScriptedFloors:
@@ -111,5 +111,5 @@ async def test_the_trimmer_purges_below_each_new_ack_floor_and_outlives_failures
     await eventually(trimmed_twice, within=10, what="purges after both failures")
     assert js.purged == [6, 10]  # once per new floor, never again for the same one
     assert not consumer._trimmer.done()
-    await consumer.stop(within=5)
+    await consumer.stop(grace=5)
     assert consumer._trimmer.done()

@@ -11,7 +11,7 @@ import pytest
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
-from contracts.codec import decode_receipt, encode, workflow_decoder
+from contracts.codec import encode, workflow_decoder
 from contracts.commands import OpenStage, PassStage, Submission
 from contracts.receipts import Accepted, Rejected
 from contracts.subjects import Subjects
@@ -19,7 +19,7 @@ from ledger.rejected import read_rejected
 from services.intake import app, handlers, streams, validate
 from services.intake.app import ProjectOrder, running
 from tests.intake import builders as b
-from tests.intake.conftest import AuthServer, intake_config, login, wait_for
+from tests.intake.conftest import AuthServer, collect_receipts, intake_config, login, wait_for
 
 
 class SlowFirstStages:
@@ -60,16 +60,6 @@ async def stages_nc(auth_server: AuthServer) -> AsyncIterator[NATS]:
 
 def open_stage(pid: str, stage: str = "land_supply") -> dict[str, Any]:
     return {**b.pass_stage(pid, stage), "command": {"type": "OpenStage", "stage": stage}}
-
-
-async def collect_receipts(window: NATS, subjects: Subjects) -> list[Accepted | Rejected]:
-    receipts: list[Accepted | Rejected] = []
-
-    async def on_receipt(msg: Msg) -> None:
-        receipts.append(decode_receipt(msg.data))
-
-    await window.subscribe(subjects.receipts("window"), cb=on_receipt)
-    return receipts
 
 
 @pytest.mark.parametrize("fetched", ["in one batch", "one at a time"])

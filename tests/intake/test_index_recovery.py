@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import AsyncIterator
 
 import asyncpg
+import pytest
 
 from contracts.envelope import Recorded
 from ledger.eventlog import EventLog, next_commit
@@ -41,42 +43,48 @@ class FlakyLog(EventLog):
         return await super().last_seq()
 
 
-async def test_the_follower_resumes_after_failed_writes_and_the_index_becomes_fresh(
-    log: EventLog, database_url: str
-) -> None:
-    schema = "idx_" + uuid.uuid4().hex[:10]
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
-    index = FlakyIndex(pool, schema, failures=2)
+    yield pool
+    await pool.close()
+
+
+@contextlib.asynccontextmanager
+async def following(indexer: Indexer) -> AsyncIterator[None]:
+    """The indexer's follower and sampler running for the block, cancelled after it."""
+    tasks = [asyncio.create_task(indexer.follow()), asyncio.create_task(indexer.sample(interval=0.05))]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_the_follower_resumes_after_failed_writes_and_the_index_becomes_fresh(
+    log: EventLog, pool: asyncpg.Pool, pg_schema: str
+) -> None:
+    index = FlakyIndex(pool, pg_schema, failures=2)
     await index.setup()
     flaky_log = FlakyLog(log.nc, log.subjects)
     for n in range(3):
         loaded = await log.load_project(f"R-{n}")
         await log.append(commit_after(loaded, f"R-{n}", [received(f"R-{n}")]), expected_version=0)
     indexer = Indexer(flaky_log, index)
-    tasks = [asyncio.create_task(indexer.follow()), asyncio.create_task(indexer.sample(interval=0.05))]
-    try:
+    async with following(indexer):
         await eventually(lambda: _ready(indexer, 3), within=30, what="index caught up after failures")
         assert index.failures == 0 and flaky_log.failures == 0
         assert await index.applied_seq() == 3
-    finally:
-        for task in tasks:
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(*tasks)
-        async with pool.acquire() as conn:
-            await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        await pool.close()
 
 
 async def test_keys_postgres_lost_in_a_crash_are_applied_again_before_the_position_moves_past_them(
-    log: EventLog, database_url: str
+    log: EventLog, pool: asyncpg.Pool, pg_schema: str
 ) -> None:
     # The follower writes with synchronous_commit off: a Postgres crash may lose its last commits (keys and
     # position together) while its pool reconnects by itself. Here the loss is made by hand: the keys of
     # sequences 2 and 3 are gone and the position is back at 1, as Postgres would hold them after the crash.
-    schema = "idx_" + uuid.uuid4().hex[:10]
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
-    index = KeyIndex(pool, schema)
+    index = KeyIndex(pool, pg_schema)
     await index.setup()
 
     async def append(n: int) -> None:
@@ -86,17 +94,16 @@ async def test_keys_postgres_lost_in_a_crash_are_applied_again_before_the_positi
         await log.append(commit, expected_version=0)
 
     async def keys() -> list[str]:
-        return [r[0] for r in await pool.fetch(f'SELECT key FROM "{schema}".idempotency_keys ORDER BY key')]
+        return [r[0] for r in await pool.fetch(f'SELECT key FROM "{pg_schema}".idempotency_keys ORDER BY key')]
 
     for n in range(1, 4):
         await append(n)
     indexer = Indexer(log, index, linger=0.01)
-    tasks = [asyncio.create_task(indexer.follow()), asyncio.create_task(indexer.sample(interval=0.05))]
-    try:
+    async with following(indexer):
         await eventually(lambda: _ready(indexer, 3), within=30, what="index caught up")
         assert await keys() == ["k-1", "k-2", "k-3"]
-        await pool.execute(f'DELETE FROM "{schema}".idempotency_keys WHERE key IN (\'k-2\', \'k-3\')')
-        await pool.execute(f'UPDATE "{schema}".tracking SET seq = 1')
+        await pool.execute(f'DELETE FROM "{pg_schema}".idempotency_keys WHERE key IN (\'k-2\', \'k-3\')')
+        await pool.execute(f'UPDATE "{pg_schema}".tracking SET seq = 1')
         await append(4)  # the follower's next batch finds the position behind what it wrote
 
         async def all_keys_back() -> bool:
@@ -104,14 +111,6 @@ async def test_keys_postgres_lost_in_a_crash_are_applied_again_before_the_positi
 
         await eventually(all_keys_back, within=30, what="the lost keys applied again")
         await eventually(lambda: _ready(indexer, 4), within=30, what="index fresh again")
-    finally:
-        for task in tasks:
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(*tasks)
-        async with pool.acquire() as conn:
-            await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        await pool.close()
 
 
 async def _ready(indexer: Indexer, seq: int) -> bool:

@@ -56,6 +56,12 @@ async def states(db: asyncpg.Connection, schema: str) -> dict[str, str]:
     return {f"{r['level']}": r["state"] for r in rows}
 
 
+async def fire_days(db: asyncpg.Connection, schema: str) -> dict[str, dt.date]:
+    """Each pending alert's level and the day it is planned to fire."""
+    rows = await db.fetch(f"SELECT level, fire_on FROM {schema}.alerts WHERE state = 'pending'")
+    return {r["level"]: r["fire_on"] for r in rows}
+
+
 async def alert_events(log: EventLog, project_id: str) -> list[AlertSent | AlertFailed]:
     loaded = await log.load_project(project_id)
     return [e.event for r in loaded.records for e in r.commit.events if isinstance(e.event, AlertSent | AlertFailed)]

@@ -8,15 +8,13 @@ import functools
 import asyncpg
 
 from contracts import events as ev
-from contracts.envelope import Commit, Envelope
-from contracts.types import GENESIS_HASH
 from ledger.clock import local_date
 from ledger.eventlog import EventLog
 from services.notify.policy import AlertPolicy
 from tests.notify.conftest import ManualClock, Replica, routes_config
-from tests.notify.history import AT, append, opened, received
+from tests.notify.history import append, calendar_2027, opened, received
 from tests.notify.receivers import Receivers
-from tests.notify.steps import alert_events, at_local, caught_up, move_to, states
+from tests.notify.steps import alert_events, at_local, caught_up, fire_days, move_to, states
 from tests.waiting import eventually
 
 WORD = {"escalation": "催办", "yellow": "黄色", "red": "红色", "overdue": "逾期"}
@@ -114,19 +112,10 @@ async def test_publishing_next_years_calendar_plans_the_levels_that_fell_in_it(
     clock = ManualClock(at_local(dt.date(2026, 12, 21), 10))
     async with replica(routes_config(receivers), clock) as n:
         await caught_up(n, log)
-        assert await _fire_days(db, schema) == {"yellow": dt.date(2026, 12, 25), "red": dt.date(2026, 12, 29),
-                                                "overdue": dt.date(2026, 12, 30)}
-        calendar = Commit(commit_id="cal-2027", kind="calendar", key="2027", number=1, prev_hash=GENESIS_HASH,
-                          events=[Envelope(event_id="e-cal-2027", project_id=None, occurred_at=AT, actor="办公室",
-                                           source="operator", event=ev.CalendarPublished(
-                                               year=2027, holidays=[dt.date(2027, 1, 1)], workdays=[]))])
-        await log.append(calendar, expected_version=0)
+        assert await fire_days(db, schema) == {"yellow": dt.date(2026, 12, 25), "red": dt.date(2026, 12, 29),
+                                               "overdue": dt.date(2026, 12, 30)}
+        await log.append(calendar_2027(), expected_version=0)
         await caught_up(n, log)
-        assert await _fire_days(db, schema) == {"yellow": dt.date(2026, 12, 25), "red": dt.date(2026, 12, 29),
-                                                "overdue": dt.date(2026, 12, 30), "escalation": dt.date(2027, 1, 5)}
+        assert await fire_days(db, schema) == {"yellow": dt.date(2026, 12, 25), "red": dt.date(2026, 12, 29),
+                                               "overdue": dt.date(2026, 12, 30), "escalation": dt.date(2027, 1, 5)}
         assert set((await states(db, schema)).values()) == {"pending"}
-
-
-async def _fire_days(db: asyncpg.Connection, schema: str) -> dict[str, dt.date]:
-    rows = await db.fetch(f"SELECT level, fire_on FROM {schema}.alerts WHERE state = 'pending'")
-    return {r["level"]: r["fire_on"] for r in rows}

@@ -7,15 +7,12 @@ import datetime as dt
 
 import asyncpg
 
-from contracts import events as ev
-from contracts.envelope import Commit, Envelope
-from contracts.types import GENESIS_HASH
 from ledger.eventlog import EventLog
 from services.notify.app import Notify
 from tests.notify.conftest import ManualClock, Replica, routes_config
-from tests.notify.history import AT, append, opened, received
+from tests.notify.history import append, calendar_2027, opened, received
 from tests.notify.receivers import Receivers
-from tests.notify.steps import at_local, caught_up
+from tests.notify.steps import at_local, caught_up, fire_days
 from tests.waiting import eventually
 
 
@@ -28,14 +25,14 @@ async def test_a_standby_that_takes_over_plans_with_a_calendar_published_while_i
         await caught_up(active, log)
         async with replica(config, clock) as standby:
             await eventually(lambda: _waiting_for_the_view_lock(db, standby), what="the second replica on standby")
-            await log.append(_calendar_2027(), expected_version=0)
+            await log.append(calendar_2027(), expected_version=0)
             await caught_up(active, log)  # the shared position is past the calendar commit
             await active_replica.aclose()  # the active replica stops: its session and its lock go with it
             # Due 2026-12-29: the escalation (3 working days after overdue on 12-30) falls in 2027.
             await append(log, "P1", received(), opened(on=dt.date(2026, 12, 21), due=dt.date(2026, 12, 29)))
             await caught_up(standby, log)
-            rows = await db.fetch(f"SELECT level, fire_on FROM {schema}.alerts WHERE state = 'pending'")
-    assert {r["level"]: r["fire_on"] for r in rows} == {
+            planned = await fire_days(db, schema)
+    assert planned == {
         "yellow": dt.date(2026, 12, 25), "red": dt.date(2026, 12, 29), "overdue": dt.date(2026, 12, 30),
         "escalation": dt.date(2027, 1, 5)}  # Jan 1 a holiday in the published 2027 calendar
 
@@ -44,10 +41,3 @@ async def _waiting_for_the_view_lock(db: asyncpg.Connection, n: Notify) -> bool:
     wait = await db.fetchrow("SELECT wait_event_type, wait_event FROM pg_stat_activity WHERE pid = $1",
                              n.projector.conn.get_server_pid())
     return wait is not None and tuple(wait) == ("Lock", "advisory")
-
-
-def _calendar_2027() -> Commit:
-    return Commit(commit_id="cal-2027", kind="calendar", key="2027", number=1, prev_hash=GENESIS_HASH,
-                  events=[Envelope(event_id="e-cal-2027", project_id=None, occurred_at=AT, actor="办公室",
-                                   source="operator", event=ev.CalendarPublished(
-                                       year=2027, holidays=[dt.date(2027, 1, 1)], workdays=[]))])

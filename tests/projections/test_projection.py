@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import gc
 
 import asyncpg
@@ -136,6 +137,12 @@ async def test_a_live_writer_refuses_a_batch_when_another_writer_ran_or_the_live
     assert await conn.fetchval(f"SELECT count(*) FROM {first}.archive") == 30
 
 
+async def waiting_on_lock(watcher: asyncpg.Connection, pid: int) -> bool:
+    """Whether the backend `pid` waits for a lock (as `watcher` sees it in pg_stat_activity)."""
+    waiting = await watcher.fetchval("SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1", pid)
+    return bool(waiting == "Lock")
+
+
 async def test_a_live_write_waits_for_a_switch_in_progress_then_finds_the_live_build_moved(
     log: EventLog, conn: asyncpg.Connection, ledger_db: str
 ) -> None:
@@ -147,13 +154,8 @@ async def test_a_live_write_waits_for_a_switch_in_progress_then_finds_the_live_b
         await held.start()
         await catalog.switch_live(switcher, second)  # done, but not committed: its row lock is held
         writing = asyncio.create_task(projector.run(until_seq=30))
-
-        async def waits_for_the_lock() -> bool:
-            waiting = await watcher.fetchval("SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1",
-                                             conn.get_server_pid())
-            return bool(waiting == "Lock")
-
-        await eventually(waits_for_the_lock, within=10, what="the live write waiting for the switch's lock")
+        await eventually(functools.partial(waiting_on_lock, watcher, conn.get_server_pid()), within=10,
+                         what="the live write waiting for the switch's lock")
         await held.commit()
         with pytest.raises(LiveMoved) as moved:
             await asyncio.wait_for(writing, 10)
@@ -175,13 +177,8 @@ async def test_a_switch_waits_for_a_live_write_in_progress_so_no_write_lands_in_
         await writing.start()
         assert await projector.run(until_seq=30) == 30
         switching = asyncio.create_task(catalog.switch_live(switcher, second))
-
-        async def waits_for_the_lock() -> bool:
-            waiting = await watcher.fetchval("SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1",
-                                             switcher.get_server_pid())
-            return bool(waiting == "Lock")
-
-        await eventually(waits_for_the_lock, within=10, what="the switch waiting for the live write's lock")
+        await eventually(functools.partial(waiting_on_lock, watcher, switcher.get_server_pid()), within=10,
+                         what="the switch waiting for the live write's lock")
         assert not switching.done()
         await writing.commit()
         assert await asyncio.wait_for(switching, 10) == first
