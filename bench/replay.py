@@ -39,6 +39,7 @@ from ledger.runtime.nats import NatsServer, render_config
 from ledger.runtime.ports import free_port
 from ledger.runtime.postgres import PostgresServer
 from ledger.settings import Settings
+from ledger.waits import cancel_and_wait
 from services.projections.service import run as run_projector
 from tests.projections.proc import eventually
 from tests.projections.workload import append_all, commits
@@ -186,8 +187,7 @@ async def live_lag(log: EventLog, nats_url: str, db_url: str, prefix: str, secon
     stop.set()
     await asyncio.wait_for(watcher, 60)
     await asyncio.wait_for(sampler, 10)
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    await cancel_and_wait([task])
     await poll.close()
     say(f"live lag {len(lags):>9,} events at 500/s: p50 {pct(lags, 50):.1f} ms, p99 {pct(lags, 99):.1f} ms, "
         f"max {max(lags) * 1000:.1f} ms (append sent → visible in ledger.progress)")

@@ -4,16 +4,19 @@ On Python 3.11, ``asyncio.wait_for`` swallows a cancellation that arrives in the
 the awaited result (CPython gh-86296, fixed in 3.12 by building ``wait_for`` on ``asyncio.timeout``).
 A service loop that waits on an event with ``wait_for`` can then outlive its ``cancel()``: the loop
 goes round again and a shutdown that gathers its tasks hangs. Everything in ``ledger`` and
-``services`` that waits with a deadline goes through here instead.
+``services`` that waits with a deadline goes through here instead, and everything that stops tasks
+stops them with ``cancel_and_wait``: libraries still use ``wait_for`` (every nats-py request does, so
+a reader cancelled just as its consumer was created went on to wait for messages for ever).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Collection, Sequence
+from collections.abc import Awaitable, Collection, Iterable, Sequence
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+RECANCEL_SECONDS = 1.0  # how long a cancelled task gets to end before it is cancelled again
 
 
 async def within(aw: Awaitable[T], seconds: float) -> T:
@@ -50,6 +53,31 @@ async def finish_within(tasks: Collection[asyncio.Task[Any]], seconds: float) ->
     if not tasks:
         return
     _, late = await asyncio.wait(set(tasks), timeout=seconds)
-    for task in late:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await cancel_and_wait(late)
+    _retrieve(tasks)
+
+
+async def cancel_and_wait(tasks: Iterable[asyncio.Future[Any]], *, every: float = RECANCEL_SECONDS) -> None:
+    """Cancel `tasks` and return once all have ended, cancelling again every `every` seconds a task that
+    runs on (one whose cancellation a library's ``wait_for`` swallowed). Their results and errors are
+    the tasks' own business: they are not raised here. If the caller is cancelled meanwhile, the tasks
+    are cancelled once more and the caller's cancellation goes on."""
+    tasks = list(tasks)
+    pending = {t for t in tasks if not t.done()}
+    try:
+        while pending:
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=every)
+    except asyncio.CancelledError:
+        for task in pending:
+            task.cancel()
+        raise
+    _retrieve(tasks)
+
+
+def _retrieve(tasks: Iterable[asyncio.Future[Any]]) -> None:
+    """Mark the ended tasks' errors as seen (as ``gather(return_exceptions=True)`` did)."""
+    for task in tasks:
+        if task.done() and not task.cancelled():
+            task.exception()

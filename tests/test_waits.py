@@ -7,7 +7,7 @@ import asyncio
 import nats.errors
 import pytest
 
-from ledger.waits import finish_within, until_set_or_ended, wait_set, within
+from ledger.waits import cancel_and_wait, finish_within, until_set_or_ended, wait_set, within
 from tests.waiting import eventually
 
 
@@ -92,3 +92,32 @@ async def test_finish_within_lets_quick_tasks_end_and_cancels_the_late_ones() ->
     asyncio.get_running_loop().call_soon(release.set)
     await finish_within({ending, broken, stuck}, 0.2)  # does not raise the failed task's error
     assert ending.result() == "done" and isinstance(broken.exception(), RuntimeError) and stuck.cancelled()
+
+
+async def _swallows_one_cancel(cancels: list[int]) -> None:
+    """What a library's wait_for does on Python 3.11 when the reply lands in the cancel's loop turn:
+    the cancellation is lost and the task goes on to wait for something that never comes."""
+    try:
+        await asyncio.Event().wait()
+    except asyncio.CancelledError:
+        cancels.append(1)
+    await asyncio.Event().wait()
+
+
+async def test_cancel_and_wait_cancels_again_a_task_that_swallowed_the_cancel() -> None:
+    cancels: list[int] = []
+    stubborn = asyncio.create_task(_swallows_one_cancel(cancels))
+    plain = asyncio.create_task(asyncio.Event().wait())
+    await asyncio.sleep(0)
+    await within(cancel_and_wait([stubborn, plain], every=0.05), 5.0)
+    assert cancels == [1] and stubborn.cancelled() and plain.cancelled()
+
+
+async def test_cancel_and_wait_does_not_raise_the_tasks_errors() -> None:
+    async def failing() -> None:
+        raise RuntimeError("its own business")
+
+    broken = asyncio.create_task(failing())
+    await asyncio.sleep(0)
+    await cancel_and_wait([broken])
+    assert isinstance(broken.exception(), RuntimeError)

@@ -33,6 +33,7 @@ from ledger.projection.merkle import Frontier
 from ledger.projection.schema import q
 from ledger.projection.state import Project, project_from_rows
 from ledger.projection.writer import Checkpoint, Rows, Writer, rows_of
+from ledger.waits import cancel_and_wait
 
 CheckpointHook = Callable[[int, Frontier], Checkpoint | None]
 Progress = Callable[[int, int], None]
@@ -111,8 +112,7 @@ class Projector:
         finally:
             await reader.close()
             if self._inflight is not None and not self._inflight.done():
-                self._inflight.cancel()  # the transaction rolls back: nothing half-written
-                await asyncio.gather(self._inflight, return_exceptions=True)
+                await cancel_and_wait([self._inflight])  # the transaction rolls back: nothing half-written
         return self.applied
 
     def _cut(self, records: list[Recorded]) -> list[list[Recorded]]:

@@ -18,6 +18,7 @@ from ledger.runtime.embedded import StartupError, start_nats, start_postgres
 from ledger.runtime.services import ServiceSpec, service_specs
 from ledger.runtime.supervisor import ProcessSpec, Supervisor, emit
 from ledger.settings import Settings
+from ledger.waits import cancel_and_wait
 
 
 def redact(url: str) -> str:
@@ -114,8 +115,7 @@ async def run_stack(settings: Settings, extras: Sequence[tuple[str, list[str]]] 
             starting.result()  # re-raises a start-up failure
             await stopping
         else:  # stopped while starting: let the start-up unwind before stopping what it started
-            starting.cancel()
-            await asyncio.gather(starting, return_exceptions=True)
+            await cancel_and_wait([starting])
     finally:
         stopping.cancel()
         emit("ledger", "stopping")

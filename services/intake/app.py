@@ -33,7 +33,7 @@ from ledger.eventlog import EventLog
 from ledger.natsconn import confirm_subscriptions, connect
 from ledger.pg import keep_session
 from ledger.settings import Settings
-from ledger.waits import until_set_or_ended
+from ledger.waits import cancel_and_wait, until_set_or_ended
 from services.intake import streams
 from services.intake.appender import GroupAppender
 from services.intake.handlers import Ports, answer, settle
@@ -213,9 +213,7 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
         if group is not None:  # after both ways in have stopped: their last appends are counted
             logger.info("group commit: %s commits in %s atomic batches, %s batches refused and appended one by one",
                         group.batched, group.batches, group.fallbacks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(tasks)
         await pool.close()
         await nc.drain()
 

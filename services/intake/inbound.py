@@ -27,7 +27,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js.client import JetStreamContext
 
-from ledger.waits import finish_within, wait_set
+from ledger.waits import cancel_and_wait, finish_within, wait_set
 
 log = logging.getLogger("intake")
 FETCH_WAIT_S = 0.2  # a lone message waits at most this long for others to share its batch
@@ -70,8 +70,7 @@ class InboundConsumer:
         A batch cut short is not lost: its un-acked messages are redelivered after ack_wait."""
         self._stopping.set()
         if self._trimmer is not None:
-            self._trimmer.cancel()
-            await asyncio.gather(self._trimmer, return_exceptions=True)
+            await cancel_and_wait([self._trimmer])
         if self._task is not None:
             await finish_within({self._task}, grace)
         if self._sub is not None:

@@ -22,6 +22,7 @@ from ledger.coalesce import Coalescer
 from ledger.eventlog import EventLog
 from ledger.logreader import LogReader
 from ledger.pg import CUSTOM_PLANS
+from ledger.waits import cancel_and_wait
 from services.intake.idempotency import receipt_of
 
 RETRY_MIN_S, RETRY_MAX_S = 0.5, 10.0
@@ -211,8 +212,7 @@ class Indexer:
                     # CPU). 50 ms more lag is nothing next to the 60 s that fresh() allows.
                     await asyncio.sleep(self.linger)
         finally:
-            reading.cancel()
-            await asyncio.gather(reading, return_exceptions=True)
+            await cancel_and_wait([reading])
             await reader.close()
 
     async def sample(self, interval: float = 0.5) -> None:

@@ -19,7 +19,7 @@ from ledger.calendar_log import CalendarSource
 from ledger.clock import Clock, SystemClock
 from ledger.eventlog import EventLog
 from ledger.pg import CUSTOM_PLANS, keep_session
-from ledger.waits import wait_set, within
+from ledger.waits import cancel_and_wait, wait_set, within
 from services.notify.channels.base import Channel
 from services.notify.channels.factory import build_channel
 from services.notify.config import NotifyConfig
@@ -135,9 +135,7 @@ async def running(event_log: EventLog, database_url: str, *, schema: str,
             with contextlib.suppress(TimeoutError):
                 await within(recorder.drained(), DRAIN_SECONDS)
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(tasks)
         await client.close()
         for c in (proj_conn, listen_conn):
             c.terminate()

@@ -17,6 +17,7 @@ from contracts.envelope import Recorded
 from contracts.events import AlertFailed, AlertSent
 from ledger.calendar_log import CalendarSource, apply_published
 from ledger.eventlog import EventLog
+from ledger.waits import cancel_and_wait
 from services.notify.config import NotifyConfig
 from services.notify.deadlines import Deadline, ProjectInfo, evolve
 from services.notify.policy import AlertPolicy
@@ -119,7 +120,4 @@ class Projector:
                     batch.append(queue.get_nowait())
                 await self.apply(batch)
         finally:
-            for task in (reader, getter):
-                if task is not None:
-                    task.cancel()
-            await asyncio.gather(*(t for t in (reader, getter) if t is not None), return_exceptions=True)
+            await cancel_and_wait(t for t in (reader, getter) if t is not None)

@@ -12,6 +12,7 @@ import pytest
 
 from contracts.envelope import Recorded
 from ledger.eventlog import EventLog, next_commit
+from ledger.waits import cancel_and_wait
 from services.intake.index import Indexer, KeyIndex
 from tests.factories import commit_after, received
 from tests.waiting import eventually
@@ -57,9 +58,7 @@ async def following(indexer: Indexer) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(tasks)
 
 
 async def test_the_follower_resumes_after_failed_writes_and_the_index_becomes_fresh(

@@ -11,6 +11,7 @@ import asyncpg
 
 from ledger.eventlog import EventLog
 from ledger.settings import Settings
+from ledger.waits import cancel_and_wait
 from services.projections.service import run
 from tests.projections.proc import applied_seq, eventually
 
@@ -29,9 +30,7 @@ async def live_projector(log: EventLog, nats_url: str, ledger_db: str, data_dir:
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait([task])
 
 
 async def caught_up(conn: asyncpg.Connection, log: EventLog, limit: float = 60) -> int:
