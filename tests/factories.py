@@ -6,7 +6,8 @@ import datetime as dt
 import uuid
 
 from contracts.envelope import Commit, Envelope
-from contracts.events import ApplicationReceived, BlockerRaised, DomainEvent
+from contracts.events import ApplicationReceived, BlockerRaised, CalendarPublished, DomainEvent
+from contracts.types import GENESIS_HASH
 from ledger.eventlog import Loaded, next_commit
 
 T0 = dt.datetime(2026, 3, 2, 1, 30, tzinfo=dt.UTC)
@@ -31,3 +32,11 @@ def blocker(project_id: str, n: int, *, at: dt.datetime = T0) -> Envelope:
 
 def commit_after(loaded: Loaded, project_id: str, events: list[Envelope], commit_id: str | None = None) -> Commit:
     return next_commit(loaded, commit_id=commit_id or str(uuid.uuid4()), key=project_id, events=events)
+
+
+def calendar_2027(*, at: dt.datetime = T0) -> Commit:
+    """The office publishing 2027's calendar, with Jan 1 a holiday."""
+    return Commit(commit_id="cal-2027", kind="calendar", key="2027", number=1, prev_hash=GENESIS_HASH,
+                  events=[Envelope(event_id="e-cal-2027", project_id=None, occurred_at=at, actor="办公室",
+                                   source="operator", event=CalendarPublished(
+                                       year=2027, holidays=[dt.date(2027, 1, 1)], workdays=[]))])

@@ -24,14 +24,12 @@ Rejections are not recorded as key uses: nothing was written, so a corrected ret
 
 from __future__ import annotations
 
-import msgspec
-
 from contracts.commands import Submission
 from contracts.envelope import Commit, Envelope, Recorded
 from contracts.events import DomainEvent
-from contracts.receipts import Accepted, Rejected
 from ledger.eventlog import Loaded, next_commit
 from ledger.ids import commit_id_for, event_id_for, submission_hash
+from ledger.receipts import judge, receipt_of
 
 __all__ = ["build_commit", "find_in", "judge", "receipt_of", "submission_hash"]
 
@@ -56,31 +54,6 @@ def build_commit(
     ]
     return next_commit(loaded, commit_id=cid, key=submission.project_id, events=envelopes, source=source,
                        idempotency_key=submission.idempotency_key, submission_hash=digest)
-
-
-def receipt_of(record: Recorded, *, duplicate: bool) -> Accepted:
-    return Accepted(
-        idempotency_key=record.commit.idempotency_key,
-        project_id=record.commit.key,
-        event_ids=[e.event_id for e in record.commit.events],
-        project_version=record.seq,
-        commit_hash=record.hash,
-        duplicate=duplicate,
-    )
-
-
-def judge(original_hash: str, original: Accepted, submission: Submission, digest: str) -> Accepted | Rejected:
-    """A key seen before: the original receipt again, or a conflict if the payload differs."""
-    if original_hash == digest:
-        return msgspec.structs.replace(original, duplicate=True)
-    return Rejected(
-        code="idempotency_conflict",
-        message=f"idempotency_key {submission.idempotency_key!r} was used before with a different payload "
-        f"(project {original.project_id}, version {original.project_version}); use a new key for a new submission",
-        field="$.idempotency_key",
-        idempotency_key=submission.idempotency_key,
-        project_id=submission.project_id,
-    )
 
 
 def find_in(loaded: Loaded, source: str, key: str) -> Recorded | None:

@@ -19,6 +19,7 @@ from typing import Any
 import msgspec
 import nats
 from faststream import AckPolicy
+from faststream.exceptions import NackMessage
 from faststream.message import StreamMessage
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.security import SASLPlaintext
@@ -31,11 +32,13 @@ from ledger.calendar_log import CalendarSource
 from ledger.eventlog import EventLog
 from ledger.natsconn import confirm_subscriptions
 from ledger.settings import Settings
+from ledger.workdays import UnknownYear
 from services.stages.handlers import Ports, handle_workflow, react_to_commit
 from services.stages.policy import load_policy
 
 log = logging.getLogger("stages")
 REACT_ACK_WAIT_S = 10.0
+UNKNOWN_YEAR_RETRY_S = 60.0  # a reaction waiting for next year's calendar is tried again this often
 
 
 async def raw_message(message: StreamMessage[Any]) -> Any:
@@ -77,7 +80,13 @@ def build_broker(settings: Settings, ports: Ports) -> NatsBroker:
         ack_policy=AckPolicy.NACK_ON_ERROR,
     )
     async def on_event(msg: Msg) -> None:
-        await react_to_commit(decode_commit(msg.data), ports)
+        commit = decode_commit(msg.data)
+        try:
+            await react_to_commit(commit, ports)
+        except UnknownYear as err:  # acked, the first stages would never open: wait for the year's calendar
+            log.error("project %s: its first stages wait for a calendar: %s; retrying in %.0f s (publish the "
+                      "year with `ledger calendar publish`)", commit.key, err, UNKNOWN_YEAR_RETRY_S)
+            raise NackMessage(delay=UNKNOWN_YEAR_RETRY_S) from err
 
     @broker.subscriber(f"{subjects.prefix}.calendar.*")
     async def on_calendar(msg: Msg) -> None:

@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 
 from contracts import events as ev
 from contracts.commands import WorkflowRequest
-from contracts.envelope import Commit, Envelope
+from contracts.envelope import Commit, Envelope, Recorded
 from contracts.receipts import Accepted, Rejected
 from ledger.calendar_log import CalendarSource
 from ledger.clock import FixedClock
 from ledger.eventlog import ConcurrencyConflict, EventLog, Loaded, next_commit
 from ledger.ids import commit_id_for, event_id_for, submission_hash
 from ledger.keyed_lock import KeyedLock
+from ledger.receipts import judge, receipt_of
 from ledger.workdays import UnknownYear
 from services.stages.decide import decide
 from services.stages.evolve import fold
@@ -40,11 +41,11 @@ def _events(loaded: Loaded) -> list[ev.DomainEvent]:
     return [e.event for r in loaded.records for e in r.commit.events]
 
 
-def _prior(loaded: Loaded, commit_id: str) -> Commit | None:
+def _prior(loaded: Loaded, commit_id: str) -> Recorded | None:
     """The commit this submission already produced, if any (a retry, maybe months later)."""
     for recorded in loaded.records:
         if recorded.commit.commit_id == commit_id:
-            return recorded.commit
+            return recorded
     return None
 
 
@@ -73,14 +74,7 @@ async def _handle_workflow(request: WorkflowRequest, ports: Ports) -> Accepted |
         loaded = await ports.log.load_project(sub.project_id)
         prior = _prior(loaded, commit_id)
         if prior is not None:
-            if prior.submission_hash != digest:
-                return Rejected(code="idempotency_conflict", field="idempotency_key", **ids,
-                                message=f"idempotency key {sub.idempotency_key!r} was already used with a different "
-                                        "payload; use a new key for a new submission")
-            seq = next(r.seq for r in loaded.records if r.commit.commit_id == commit_id)
-            return Accepted(idempotency_key=key, project_id=pid, event_ids=[e.event_id for e in prior.events],
-                            project_version=seq,
-                            commit_hash=next(r.hash for r in loaded.records if r.seq == seq), duplicate=True)
+            return judge(prior.commit.submission_hash, receipt_of(prior, duplicate=False), sub, digest)
         state = fold(_events(loaded))
         try:
             events = decide(state, sub.command, FixedClock(sub.occurred_at), ports.calendar.current, ports.policy)
@@ -99,6 +93,10 @@ async def _handle_workflow(request: WorkflowRequest, ports: Ports) -> Accepted |
             done = await ports.log.append(commit, expected_version=loaded.version)
         except ConcurrencyConflict:
             continue  # someone else wrote first: reload, decide again
+        if done.duplicate:  # the msg-id is in the stream already, not in this project: the key used on another
+            original = await ports.log.get(done.seq)
+            if original is not None:
+                return judge(original.commit.submission_hash, receipt_of(original, duplicate=False), sub, digest)
         return Accepted(idempotency_key=key, project_id=pid, event_ids=[e.event_id for e in envelopes],
                         project_version=done.seq,
                         commit_hash=done.hash, duplicate=done.duplicate)
@@ -107,7 +105,10 @@ async def _handle_workflow(request: WorkflowRequest, ports: Ports) -> Accepted |
 
 
 async def react_to_commit(commit: Commit, ports: Ports) -> int:
-    """Open the first stages of every new application in `commit`; returns events appended."""
+    """Open the first stages of every new application in `commit`; returns events appended.
+
+    Raises UnknownYear when a due date falls in a year whose calendar is not published yet: the
+    reaction must wait for it (the caller redelivers the commit later), not be dropped."""
     appended = 0
     for envelope in commit.events:
         if not isinstance(envelope.event, ev.ApplicationReceived):
@@ -128,9 +129,11 @@ async def _react_once(commit: Commit, envelope: Envelope, commit_id: str, ports:
         state = fold(_events(loaded))
         try:
             events = react(state, event, ports.calendar.current, ports.policy, clock=FixedClock(envelope.occurred_at))
-        except UnknownYear as err:
-            log.error("project %s: cannot open its first stages: %s", commit.key, err)
-            return 0
+        except UnknownYear:
+            # This replica may have missed the year's publication (its notice is a core message):
+            # read the calendar again; if the year is still unpublished, the caller redelivers later.
+            await ports.calendar.refresh()
+            events = react(state, event, ports.calendar.current, ports.policy, clock=FixedClock(envelope.occurred_at))
         if not events or _prior(loaded, commit_id) is not None:
             return 0
         envelopes = [

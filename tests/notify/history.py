@@ -6,8 +6,7 @@ import datetime as dt
 import uuid
 
 from contracts import events as ev
-from contracts.envelope import Commit, Envelope
-from contracts.types import GENESIS_HASH
+from contracts.envelope import Envelope
 from ledger.eventlog import EventLog, next_commit
 
 AT = dt.datetime(2026, 9, 21, 2, 0, tzinfo=dt.UTC)  # Monday 10:00 in Shanghai
@@ -34,11 +33,3 @@ def opened(stage: str = "site_selection", *, on: dt.date = dt.date(2026, 9, 21),
            due: dt.date = dt.date(2026, 9, 30), department: str = "用地科") -> ev.StageOpened:
     return ev.StageOpened(stage=stage, department=department, opened_on=on, limit_days=limit, statutory_days=30,
                           due_on=due, rule="test", calendar_version="test")
-
-
-def calendar_2027() -> Commit:
-    """The office publishing 2027's calendar, with Jan 1 a holiday."""
-    return Commit(commit_id="cal-2027", kind="calendar", key="2027", number=1, prev_hash=GENESIS_HASH,
-                  events=[Envelope(event_id="e-cal-2027", project_id=None, occurred_at=AT, actor="办公室",
-                                   source="operator", event=ev.CalendarPublished(
-                                       year=2027, holidays=[dt.date(2027, 1, 1)], workdays=[]))])

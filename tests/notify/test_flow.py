@@ -11,8 +11,9 @@ from contracts import events as ev
 from ledger.clock import local_date
 from ledger.eventlog import EventLog
 from services.notify.policy import AlertPolicy
+from tests.factories import calendar_2027
 from tests.notify.conftest import ManualClock, Replica, routes_config
-from tests.notify.history import append, calendar_2027, opened, received
+from tests.notify.history import append, opened, received
 from tests.notify.receivers import Receivers
 from tests.notify.steps import alert_events, at_local, caught_up, fire_days, move_to, states
 from tests.waiting import eventually

@@ -9,8 +9,9 @@ import asyncpg
 
 from ledger.eventlog import EventLog
 from services.notify.app import Notify
+from tests.factories import calendar_2027
 from tests.notify.conftest import ManualClock, Replica, routes_config
-from tests.notify.history import append, calendar_2027, opened, received
+from tests.notify.history import append, opened, received
 from tests.notify.receivers import Receivers
 from tests.notify.steps import at_local, caught_up, fire_days
 from tests.waiting import eventually

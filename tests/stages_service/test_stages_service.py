@@ -20,10 +20,11 @@ from ledger.calendar_log import CalendarSource
 from ledger.eventlog import EventLog, provision
 from ledger.natsconn import confirm_subscriptions
 from ledger.settings import Settings
+from services.stages import app as stages_app
 from services.stages.app import build_broker
 from services.stages.handlers import Ports
 from services.stages.policy import load_policy
-from tests.factories import commit_after, received
+from tests.factories import calendar_2027, commit_after, received
 from tests.waiting import eventually
 
 AT = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)  # Monday 2 March 2026, 10:00 in Shanghai
@@ -125,3 +126,57 @@ async def test_a_command_for_an_unknown_project_is_rejected_with_a_reason(stages
     receipt = await _send(nc, subjects, "P-none", cmd.PassStage(stage="site_selection"))
     assert isinstance(receipt, Rejected) and receipt.code == "unknown_project"
     assert "no such project" in receipt.message
+
+
+async def test_a_key_reused_on_another_project_is_a_conflict_not_a_silent_duplicate(stages: EventLog, nc: NATS,
+                                                                                   subjects: Subjects) -> None:
+    # Within JetStream's duplicate window the second append is dropped as a duplicate of the first
+    # (the commit id comes from source and key alone): answering it "accepted" would lose it.
+    await _new_project(stages, "P-key-a")
+    await _new_project(stages, "P-key-b")
+    passing = cmd.PassStage(stage="site_selection")
+    first = await _send(nc, subjects, "P-key-a", passing, key="k-shared")
+
+    again = await _send(nc, subjects, "P-key-b", passing, key="k-shared")
+
+    assert isinstance(first, Accepted)
+    assert isinstance(again, Rejected) and again.code == "idempotency_conflict", again
+    assert again.field == "$.idempotency_key" and "P-key-a" in again.message
+    events = [e.event for r in (await stages.load_project("P-key-b")).records for e in r.commit.events]
+    assert not any(isinstance(e, ev.StagePassed) for e in events)
+
+
+async def test_a_reaction_that_needs_next_years_calendar_waits_for_it_instead_of_being_dropped(
+        nats_url: str, nc: NATS, subjects: Subjects, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 28 December 2026: the first stage's due date falls in 2027, whose calendar is not published yet.
+    # That reaction used to be acked and dropped, so the project never got its first stage.
+    monkeypatch.setattr(stages_app, "UNKNOWN_YEAR_RETRY_S", 0.2)
+    await provision(nc.jetstream(), subjects)
+    log = EventLog(nc, subjects)
+    calendar = CalendarSource(log)
+    await calendar.refresh()
+    broker = build_broker(Settings(nats_url=nats_url, prefix=subjects.prefix),
+                          Ports(log=log, calendar=calendar, policy=load_policy()))
+    await broker.start()
+    await confirm_subscriptions(broker.connection)
+    try:
+        late = dt.datetime(2026, 12, 28, 2, 0, tzinfo=dt.UTC)
+        await log.append(commit_after(await log.load_project("P-dec"), "P-dec", [received("P-dec", at=late)]),
+                         expected_version=0)
+        # The reaction is tried and put back (each try reads the calendar again); nothing opens yet.
+        await eventually(lambda: _redelivered(nc, subjects), what="the reaction tried and put back")
+        assert not any(isinstance(e.event, ev.StageOpened)
+                       for r in (await log.load_project("P-dec")).records for e in r.commit.events)
+
+        await log.append(calendar_2027(), expected_version=0)
+
+        events = await _wait_for(log, "P-dec", ev.StageOpened)
+        opened = [e for e in events if isinstance(e, ev.StageOpened)]
+        assert [o.stage for o in opened] == ["site_selection"] and opened[0].due_on.year == 2027
+    finally:
+        await broker.stop()
+
+
+async def _redelivered(nc: NATS, subjects: Subjects) -> bool | None:
+    info = await nc.jetstream().consumer_info(subjects.events_stream, "stages-react")
+    return True if info.num_redelivered > 0 else None

@@ -1,0 +1,39 @@
+"""Receipts of commits already in the log: shared by intake and stages, the two writers of submissions.
+
+A submission's commit id comes from (source, idempotency key) alone, so a key seen before is found
+either in the project's own history or, reused on another project, as JetStream's duplicate of the
+original message; either way the answer is the original receipt or `idempotency_conflict`.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from contracts.commands import Submission
+from contracts.envelope import Recorded
+from contracts.receipts import Accepted, Rejected
+
+
+def receipt_of(record: Recorded, *, duplicate: bool) -> Accepted:
+    return Accepted(
+        idempotency_key=record.commit.idempotency_key,
+        project_id=record.commit.key,
+        event_ids=[e.event_id for e in record.commit.events],
+        project_version=record.seq,
+        commit_hash=record.hash,
+        duplicate=duplicate,
+    )
+
+
+def judge(original_hash: str, original: Accepted, submission: Submission, digest: str) -> Accepted | Rejected:
+    """A key seen before: the original receipt again, or a conflict if the payload differs."""
+    if original_hash == digest:
+        return msgspec.structs.replace(original, duplicate=True)
+    return Rejected(
+        code="idempotency_conflict",
+        message=f"idempotency_key {submission.idempotency_key!r} was used before with a different payload "
+        f"(project {original.project_id}, version {original.project_version}); use a new key for a new submission",
+        field="$.idempotency_key",
+        idempotency_key=submission.idempotency_key,
+        project_id=submission.project_id,
+    )
