@@ -122,7 +122,8 @@ ARCHIVE: tuple[tuple[str, str], ...] = (
     ("prev_hash", "text NOT NULL"),
     ("commit_hash", "text NOT NULL"),
 )
-# Additive figures: batches add their deltas (exact numerics, so any batching gives the same sums).
+# Additive figures: batches add their deltas. Areas are unconstrained numeric: exact, and never rounded
+# on the way in (numeric(20,2) rounded each batch's sum, so totals depended on the batching).
 DEPARTMENT_MONTH = (
     ("department", "text NOT NULL"),
     ("month", "date NOT NULL"),
@@ -137,8 +138,8 @@ PERMITS = (
     ("month", "date NOT NULL"),
     ("district", "text NOT NULL"),
     ("issued", "integer NOT NULL"),
-    ("land_area_m2", "numeric(20,2) NOT NULL"),
-    ("floor_area_m2", "numeric(20,2) NOT NULL"),
+    ("land_area_m2", "numeric NOT NULL"),
+    ("floor_area_m2", "numeric NOT NULL"),
 )
 
 KEYS: dict[str, tuple[str, ...]] = {

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from contracts.envelope import Commit, Envelope
-from contracts.events import CalendarPublished
+from contracts.events import CalendarPublished, Document, StageOpened, StagePassed
 from contracts.types import GENESIS_HASH
 from ledger.eventlog import EventLog
 from ledger.projection import catalog, writer
@@ -22,7 +22,7 @@ from ledger.projection.merkle import Frontier
 from ledger.projection.projector import Projector
 from ledger.projection.schema import TABLES
 from ledger.projection.writer import Fenced, LiveMoved
-from tests.factories import T0
+from tests.factories import T0, commit_after, envelope, received
 from tests.projections.conftest import fill
 from tests.waiting import eventually
 
@@ -108,6 +108,30 @@ async def test_batches_that_upsert_their_rows_write_the_same_ledger_from_arrays_
     schema = await catalog.new_build(conn, name="audit_upserted", kind="audit")
     projector = Projector(conn, log, schema, batch_size=50)
     assert await projector.run(until_seq=await log.last_seq()) == whole.applied_seq
+    assert await certificate(conn, schema) == whole.certificate
+
+
+async def test_permit_areas_add_up_exactly_whatever_the_batching(log: EventLog, conn: asyncpg.Connection) -> None:
+    # Areas carry any number of decimals. Summed into numeric(20,2), each batch's sum was rounded before
+    # it was added: one batch gave 2000.01 and two gave 2000.02, and the live ledger's certificate
+    # differed from a rebuild's with nothing wrong.
+    opened = StageOpened(stage="land_use_approval", department="用地科", opened_on=dt.date(2026, 3, 2),
+                         limit_days=4, statutory_days=20, due_on=dt.date(2026, 3, 6), rule="test",
+                         calendar_version="test")
+    passed = StagePassed(stage="land_use_approval", passed_on=dt.date(2026, 3, 5), working_days_used=3,
+                         on_time=True, early=True, document=Document(kind="land_use_planning_permit",
+                                                                      land_area_m2=1000.005, floor_area_m2=0.125))
+    for pid in ("P-area-1", "P-area-2"):
+        loaded = await log.load_project(pid)
+        await log.append(commit_after(loaded, pid, [received(pid), envelope(pid, opened), envelope(pid, passed)]),
+                         expected_version=0)
+    whole = await build(conn, log, switch=False, name="audit_areas_whole")
+    schema = await catalog.new_build(conn, name="audit_areas_one_by_one", kind="audit")
+    assert await Projector(conn, log, schema, batch_size=1).run(until_seq=await log.last_seq()) == 2
+
+    for built in (whole.schema, schema):
+        row = await conn.fetchrow(f"SELECT issued, land_area_m2::text, floor_area_m2::text FROM {built}.permits")
+        assert tuple(row) == (2, "2000.010", "0.250"), built
     assert await certificate(conn, schema) == whole.certificate
 
 
