@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import sys
 from typing import Any
@@ -50,18 +51,23 @@ async def _run(args: argparse.Namespace) -> int:
     from ledger.projection.session import database, event_log, parse_time
 
     settings = load_settings()
+    # Overdue is judged on the day the ledger is read as of (an audit's "on 1 March"), else today.
+    judged_at: dt.datetime | None = None
     if args.as_of:
+        judged_at = parse_time(args.as_of)
         async with event_log(settings) as log:
-            project = await query.as_of(log, args.project, parse_time(args.as_of), args.by)
+            project = await query.as_of(log, args.project, judged_at, args.by)
     else:
         async with database(settings) as conn:
             try:
                 project = await query.from_schema(conn, args.project, args.schema)
             except ValueError as err:
                 raise CliError(str(err)) from None
+            if args.schema:
+                judged_at = await conn.fetchval("SELECT as_of FROM ledger_meta.builds WHERE name = $1", args.schema)
     if project is None:
         raise CliError(f"project '{args.project}' is not in the ledger")
-    entry = query.to_json(project, local_date(SystemClock().now()))
+    entry = query.to_json(project, local_date(judged_at or SystemClock().now()))
     if args.json:
         sys.stdout.write(json.dumps(msgspec.to_builtins(entry), ensure_ascii=False, indent=2) + "\n")
     else:

@@ -17,6 +17,14 @@ from services.api.errors import ApiError, bad_parameter
 TODAY = "ledger_meta.today()"
 
 
+def as_of_day(schema: str) -> str:
+    """SQL for the day a build's figures are judged on: its as-of day (Shanghai) for an audit build, else
+    today. "Overdue on 1 March" means overdue then, not now: an item due on 10 March and passed on 8 March
+    was not overdue on 1 March, though it is open in that build and 10 March is past. `schema` has passed q()."""
+    return (f"COALESCE((SELECT (b.as_of AT TIME ZONE 'Asia/Shanghai')::date FROM ledger_meta.builds b "
+            f"WHERE b.name = '{schema}'), {TODAY})")
+
+
 class Build(msgspec.Struct, frozen=True, kw_only=True):
     """The relations (FROM fragments) of one build, keyed by table name."""
 
@@ -28,6 +36,7 @@ class Build(msgspec.Struct, frozen=True, kw_only=True):
     permits: str
     alerts: str
     archive: str
+    today: str = TODAY  # SQL: the day overdue is judged on
 
 
 LIVE = Build(
@@ -40,12 +49,13 @@ LIVE = Build(
 def named(schema: str) -> Build:
     s = q(schema)
     rate = "{0}::numeric / nullif(d.completed, 0)"
+    today = as_of_day(schema)
     return Build(
         name=schema,
-        projects=f"(SELECT p.*, (NOT p.withdrawn AND p.next_due_on < {TODAY}) AS overdue FROM {s}.projects p)",
-        project_stages=f"(SELECT t.*, (t.status = 'open' AND NOT t.suspended AND t.due_on < {TODAY}) AS overdue "
+        projects=f"(SELECT p.*, (NOT p.withdrawn AND p.next_due_on < {today}) AS overdue FROM {s}.projects p)",
+        project_stages=f"(SELECT t.*, (t.status = 'open' AND NOT t.suspended AND t.due_on < {today}) AS overdue "
                        f"FROM {s}.project_stages t)",
-        project_blockers=f"(SELECT b.*, (b.status = 'open' AND b.due_on < {TODAY}) AS overdue "
+        project_blockers=f"(SELECT b.*, (b.status = 'open' AND b.due_on < {today}) AS overdue "
                          f"FROM {s}.project_blockers b)",
         department_month=f"""(SELECT d.*, round({rate.format('d.on_time')}, 4) AS on_time_rate,
               round({rate.format('d.early')}, 4) AS early_rate,
@@ -55,6 +65,7 @@ def named(schema: str) -> Build:
         permits=f"{s}.permits",
         alerts=f"{s}.alerts",
         archive=f"{s}.archive",
+        today=today,
     )
 
 

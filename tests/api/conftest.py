@@ -22,6 +22,7 @@ from tests.api.system import System, caught_up, running_system
 VIEWER = "viewer-token-0123456789abcdef"
 OPERATOR = "operator-token-0123456789abcdef"
 HOLDERS = [Holder(name="v", token=VIEWER, role="viewer"), Holder(name="o", token=OPERATOR, role="operator")]
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 PREFIX = Subjects(prefix="api" + uuid.uuid4().hex[:8])
 
 
@@ -42,13 +43,17 @@ async def api_db(database_url: str) -> AsyncIterator[str]:
 
 
 async def fill(conn: asyncpg.Connection) -> None:
-    """30 projects in the live build; the audit build 'audit_march' holds the first 10 only."""
+    """30 projects in the live build; the audit builds 'audit_march' and 'audit_then' (as of five days ago,
+    when nothing of theirs was overdue yet) hold the first 10 only."""
     live = await new_build(conn, "ledger_v1", live=True, kind="live")
     audit = await new_build(conn, "audit_march", live=False)
+    then = await new_build(conn, "audit_then", live=False)
     await new_build(conn, "half_built", live=False)
     await conn.execute("UPDATE ledger_meta.builds SET status = 'building' WHERE name = 'half_built'")
     today: dt.date = await conn.fetchval("SELECT ledger_meta.today()")
     month = today.replace(day=1)
+    await conn.execute("UPDATE ledger_meta.builds SET as_of = $1, as_of_by = 'recorded' WHERE name = 'audit_then'",
+                       dt.datetime.combine(today - dt.timedelta(days=5), dt.time(), tzinfo=SHANGHAI))
     projects, stages, blockers = [], [], []
     for i in range(1, 31):
         pid = f"P-{i:03d}"
@@ -84,7 +89,7 @@ async def fill(conn: asyncpg.Connection) -> None:
     t0 = dt.datetime(2026, 3, 2, 1, 15, tzinfo=dt.UTC)
     archive = [archive_row(1, "P-001", "ApplicationReceived", {"name": "黄边村城市更新项目"}, t0),
                archive_row(2, "P-001", "StageOpened", {"stage": "site_selection"}, t0 + dt.timedelta(minutes=1))]
-    for schema, n in ((live, 30), (audit, 10)):
+    for schema, n in ((live, 30), (audit, 10), (then, 10)):
         await insert(conn, schema, "projects", projects[:n])
         await insert(conn, schema, "project_stages", stages[:n])
         await insert(conn, schema, "project_blockers", [b for b in blockers if int(b[0][2:]) <= n])

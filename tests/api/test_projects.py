@@ -78,6 +78,18 @@ async def test_schema_reads_an_audit_build(client: Client) -> None:
     assert await ids(client, schema="ledger_v1") == await ids(client)
 
 
+async def test_an_audit_build_judges_overdue_on_its_as_of_day_not_today(client: Client) -> None:
+    # audit_then is the ledger as of five days ago: P-005's stage (due three days ago) and P-007's blocker
+    # (due yesterday) were not overdue then, though both are open in it and their due dates are past now.
+    assert await ids(client, schema="audit_then") == [f"P-{i:03d}" for i in range(1, 11)]
+    assert await ids(client, schema="audit_then", overdue="true") == []
+    deadlines = (await client.get("/api/v1/deadlines", params={"schema": "audit_then", "limit": 500})).json()
+    assert deadlines["items"] and not any(d["overdue"] or d["days_overdue"] for d in deadlines["items"])
+    assert {d["project_id"] for d in deadlines["items"]} >= {"P-005", "P-007"}
+    overview = (await client.get("/api/v1/overview", params={"schema": "audit_then"})).json()
+    assert overview["overdue_projects"] == 0 and overview["overdue_stages"] == 0
+
+
 @pytest.mark.parametrize(("params", "parameter"), [
     ({"limit": "0"}, "limit"),
     ({"limit": "501"}, "limit"),

@@ -15,7 +15,7 @@ import asyncpg
 import msgspec
 
 from services.api import models
-from services.api.builds import TODAY, Build
+from services.api.builds import Build
 from services.api.errors import bad_parameter
 from services.api.paging import decode_cursor, encode_cursor
 
@@ -34,7 +34,8 @@ def branch(build: Build, kind: str, conditions: list[str], limit: int) -> str:
     key = f"{a}.project_id || '/{kind}/' || {ref}"
     where = " AND ".join([open_, *(c.format(due=due, key=key, a=a) for c in conditions)])
     return (f"(SELECT {a}.project_id, p.name AS project_name, '{kind}' AS kind, {ref} AS ref, {a}.department, "
-            f"{due} AS due_on, {due} < {TODAY} AS overdue, GREATEST(0, {TODAY} - {due}) AS days_overdue, {key} AS key "
+            f"{due} AS due_on, {due} < {build.today} AS overdue, "
+            f"GREATEST(0, {build.today} - {due}) AS days_overdue, {key} AS key "
             f"FROM {getattr(build, relation)} {a} JOIN {build.projects} p ON p.id = {a}.project_id AND NOT p.withdrawn "
             f"WHERE {where} ORDER BY {due}, {key} LIMIT {limit})")
 
@@ -49,7 +50,7 @@ async def list_deadlines(conn: asyncpg.Connection, build: Build, *, overdue: boo
     args: list[Any] = []
     conditions: list[str] = []  # templates over {due}, {key}, {a}: applied in every branch
     if overdue is not None:
-        conditions.append(f"{{due}} {'<' if overdue else '>='} {TODAY}")
+        conditions.append(f"{{due}} {'<' if overdue else '>='} {build.today}")
     if department is not None:
         args.append(department)
         conditions.append(f"{{a}}.department = ${len(args)}")

@@ -10,13 +10,14 @@ import msgspec
 
 from ledger.classify import CATEGORIES
 from services.api import models_figures as mf
-from services.api.builds import TODAY, Build
+from services.api.builds import LIVE, Build
 
 RED_SIZE = 3  # the red list: the best-ranked departments with nothing late and nothing overdue
 
 
-async def this_month(conn: asyncpg.Connection) -> dt.date:
-    return await conn.fetchval(f"SELECT date_trunc('month', {TODAY})::date")  # type: ignore[no-any-return]
+async def this_month(conn: asyncpg.Connection, build: Build = LIVE) -> dt.date:
+    """The month of the day `build` is judged on (an audit build's as-of day, else today)."""
+    return await conn.fetchval(f"SELECT date_trunc('month', {build.today})::date")  # type: ignore[no-any-return]
 
 
 async def department_months(conn: asyncpg.Connection, build: Build, *, month: dt.date | None,
@@ -43,7 +44,7 @@ async def ranking(conn: asyncpg.Connection, build: Build, month: dt.date) -> mf.
     departments that completed work and are not on the black list. Past months are judged on their own
     completions only: what is overdue today says nothing about March.
     """
-    current = month == await this_month(conn)
+    current = month == await this_month(conn, build)
     rows = await conn.fetch(f"""
         WITH figures AS (SELECT * FROM {build.department_month} d WHERE d.month = $1),
              overdue AS (SELECT t.department, count(*) AS n FROM {build.project_stages} t
@@ -102,7 +103,7 @@ async def overview(conn: asyncpg.Connection, build: Build) -> mf.Overview:
     blockers = await conn.fetch(f"SELECT side, cause, count(*)::int AS count, count(*) FILTER (WHERE overdue) AS od "
                                 f"FROM {build.project_blockers} b WHERE status = 'open' GROUP BY side, cause "
                                 "ORDER BY side DESC, count DESC, cause")
-    month = await ranking(conn, build, await this_month(conn))
+    month = await ranking(conn, build, await this_month(conn, build))
     key = {"total": total["key_total"], "done": total["key_done"], "follow_up": total["key_follow_up"]}
     key["in_progress"] = key["total"] - key["done"] - key["follow_up"]
     return mf.Overview(
