@@ -118,7 +118,7 @@ def intake_settings(server: AuthServer, subjects: Subjects, database_url: str | 
 def intake_config(server: AuthServer, subjects: Subjects, database_url: str, schema: str, **kw: object) -> IntakeConfig:
     settings = intake_settings(server, subjects, database_url)
     return IntakeConfig(settings=settings, allowed={s.id: s.commands for s in SOURCES.values()}, schema=schema,
-                        clock=FixedClock(NOW), stages_timeout=1.0, **kw)  # type: ignore[arg-type]
+                        clock=FixedClock(NOW), **{"stages_timeout": 5.0, **kw})  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -76,7 +76,7 @@ async def test_a_projects_later_message_waits_for_its_earlier_one_that_stages_ti
         await streams.provision(admin.jetstream(), subjects)
         await js.publish(inbound, b.raw(first))
         await js.publish(inbound, b.raw(then))
-    async with running(intake_config(auth_server, subjects, database_url, pg_schema)):
+    async with running(intake_config(auth_server, subjects, database_url, pg_schema, stages_timeout=1.0)):
         if fetched == "one at a time":  # the PassStage arrives while stages keeps intake waiting on the OpenStage
             await js.publish(inbound, b.raw(first))
             await wait_for(lambda: stages.ignored)

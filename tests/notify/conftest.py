@@ -66,8 +66,10 @@ async def receivers() -> AsyncIterator[Receivers]:
     await runner.cleanup()
 
 
-def routes_config(r: Receivers, *, rate: int = 0, attempts: int = 3, lease: float = 300.0,
+def routes_config(r: Receivers, *, rate: int = 0, attempts: int = 3, lease: float = 300.0, timeout: float = 5.0,
                   **extra: Any) -> NotifyConfig:
+    """Four loopback targets. `timeout` is each request's: generous, since the receivers share the test's
+    loop with the replicas (a retry after a late answer would count as a duplicate delivery)."""
     raw: dict[str, Any] = {
         "targets": {
             "dept_wecom": {"channel": "wecom", "url": r.url("/wecom?key=wecom-key"), "rate_per_minute": rate},
@@ -80,7 +82,7 @@ def routes_config(r: Receivers, *, rate: int = 0, attempts: int = 3, lease: floa
             {"departments": ["*"], "levels": ["yellow", "red", "overdue"], "targets": ["dept_wecom"]},
             {"levels": ["escalation"], "targets": ["leader_dingtalk"]},
         ],
-        "transport": {"attempts": attempts, "backoff_initial": 0.05, "backoff_max": 0.2, "timeout_seconds": 1.0,
+        "transport": {"attempts": attempts, "backoff_initial": 0.05, "backoff_max": 0.2, "timeout_seconds": timeout,
                       "lease_seconds": lease, "breaker_failures": 100},
     }
     raw.update(extra)

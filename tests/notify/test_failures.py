@@ -47,7 +47,7 @@ async def test_a_slow_receiver_times_out_and_is_retried(
     await append(log, "P1", received(), opened())
     receivers.mode, receivers.slow_seconds = "slow", 3.0  # the client's timeout is 1 s
     clock = ManualClock(START)
-    async with replica(routes_config(receivers, attempts=2), clock) as n:
+    async with replica(routes_config(receivers, attempts=2, timeout=1.0), clock) as n:
         await caught_up(n, log)
         await move_to(clock, n, at_local(dt.date(2026, 9, 28), 9))
 
