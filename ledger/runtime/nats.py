@@ -31,10 +31,12 @@ def render_config(
     http_port: int | None = None,
     authorization: str = "",
     max_file_store: str | None = None,
+    max_mem_store: str | None = None,
 ) -> str:
     """A single-node config. `sync_interval: always`: fsync before every ack (see DESIGN.md).
     `max_file_store` (e.g. "1TB") overrides the server's default file-store limit, 75% of the free
-    disk, against which every stream's max_bytes is reserved when the stream is created."""
+    disk, against which every stream's max_bytes is reserved when the stream is created; `max_mem_store`
+    likewise for memory streams (default 75% of the RAM)."""
     lines = [
         f'server_name: "{server_name}"',
         f"listen: 127.0.0.1:{port}",
@@ -43,6 +45,7 @@ def render_config(
         f'  store_dir: "{store_dir.resolve()}"',
         "  sync_interval: always",
         *([f"  max_file_store: {max_file_store}"] if max_file_store else []),
+        *([f"  max_mem_store: {max_mem_store}"] if max_mem_store else []),
         "}",
     ]
     if http_port is not None:

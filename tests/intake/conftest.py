@@ -61,8 +61,10 @@ def serving_auth(root: Path, prefixes: list[Subjects],
     conf = root / "nats.conf"
     # Every test's inbound stream reserves its 1 GiB max_bytes against the server's file store, which
     # defaults to 75% of the free disk: with < ~35 GB free the later tests failed to create streams
-    # ('insufficient storage resources available'). The streams hold a few MB in fact.
-    conf.write_text(render_config(port=port, store_dir=root / "js", authorization=block, max_file_store="1TB"))
+    # ('insufficient storage resources available'). Likewise each receipts stream reserves 256 MiB of
+    # memory store (default 75% of the RAM: ~40 tests need ~10 GiB). The streams hold a few MB in fact.
+    conf.write_text(render_config(port=port, store_dir=root / "js", authorization=block,
+                                  max_file_store="1TB", max_mem_store="1TB"))
     server = NatsServer(conf, port, log_file=root / "nats.log")
     server.start()
     try:
