@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import tenacity
 
 from ledger.clock import Clock
+from ledger.waits import cancel_and_wait
 from services.notify.channels.base import AlertItem, Channel, ChannelError
 from services.notify.config import Target, Transport
 from services.notify.resilience import Breaker, RateWindow
@@ -63,6 +64,12 @@ class TargetWorker:
         self.queue.put_nowait(claimed)
 
     async def run(self) -> None:
+        try:
+            await self._drain()
+        finally:  # sends in flight end with the worker (a stop is a crash to them: the lease recovers them)
+            await cancel_and_wait(self._tasks)
+
+    async def _drain(self) -> None:
         while True:
             batch = [await self.queue.get()]
             while not self.queue.empty():

@@ -1,14 +1,18 @@
-"""An endpoint's outage opens its circuit breaker; alerts due meanwhile wait for it, they are not failed untried."""
+"""A target worker: an endpoint's outage opens its circuit breaker (alerts due meanwhile wait for it, they
+are not failed untried); a stopped worker leaves no send running behind it."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import cast
 
 from ledger.clock import FixedClock
+from ledger.waits import cancel_and_wait, within
 from services.notify.channels.base import AlertItem, Channel, ChannelError
 from services.notify.config import Target, Transport
-from services.notify.delivery import Outcome, TargetWorker
+from services.notify.delivery import Claimed, Outcome, TargetWorker
+from tests.waiting import eventually
 
 
 class FlakyChannel:
@@ -43,3 +47,36 @@ async def test_an_alert_due_while_the_breaker_is_open_waits_for_it_and_is_delive
     assert worker.breaker.is_open
     delivered, attempts, _ = await worker.deliver([item(2)])  # the receiver is back; the breaker is still open
     assert (delivered, attempts, channel.tries) == (True, 1, 3)  # it waited for the reset, then one try went out
+
+
+class HangingChannel:
+    """A receiver that never answers."""
+
+    def __init__(self) -> None:
+        self.sending, self.cancelled = 0, 0
+
+    async def send(self, items: list[AlertItem]) -> None:
+        self.sending += 1
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+
+
+async def test_a_stopped_worker_cancels_its_sends_in_flight() -> None:
+    # They ran on after the replica stopped (its HTTP session closed under them); the lease recovers them.
+    channel = HangingChannel()
+    transport = Transport(attempts=1, timeout_seconds=60.0)
+    target = Target(name="hook", channel="webhook", url="http://receiver.invalid")
+    worker = TargetWorker(target, cast(Channel, channel), transport,
+                          FixedClock(dt.datetime(2026, 9, 29, 1, tzinfo=dt.UTC)), report)
+    running = asyncio.create_task(worker.run())
+    worker.offer(Claimed(item(1), "hook", "webhook", "http://receiver.invalid"))
+
+    async def sending() -> bool | None:
+        return True if channel.sending else None
+
+    await eventually(sending, what="the send started")
+    await within(cancel_and_wait([running]), 5.0)
+    assert channel.cancelled == 1 and not worker._tasks
