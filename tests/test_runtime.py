@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -21,6 +22,9 @@ import pytest
 
 from ledger.cli import main
 from ledger.runtime.ports import free_port
+from ledger.runtime.supervisor import Child, ProcessSpec
+from ledger.waits import within
+from tests.waiting import eventually
 
 UP_SECONDS = 120.0
 STOP_SECONDS = 60.0
@@ -237,3 +241,37 @@ def test_help_lists_the_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
 def test_a_malformed_flag_is_a_clear_error_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["up", "--extra-service", "no-equals-sign"]) == 1
     assert "expected NAME=COMMAND" in capsys.readouterr().err
+
+
+async def test_a_stop_that_comes_while_a_crashed_child_is_respawned_stops_the_new_child(tmp_path: Path) -> None:
+    # stop() signalled the process it saw (the dead one) and waited for the watcher, which went on to
+    # wait for the child it had just spawned: for ever.
+    marker = tmp_path / "second"
+    script = ("import pathlib, sys, time\n"
+              f"m = pathlib.Path({str(marker)!r})\n"
+              "if not m.exists():\n    m.touch(); sys.exit(1)\n"
+              "time.sleep(600)\n")
+
+    class StoppedDuringSpawn(Child):
+        stopper: asyncio.Task[None] | None = None
+
+        async def _spawn(self) -> None:
+            if self.starts == 1:  # the restart: stop() runs now, before the new child exists
+                self.stopper = asyncio.create_task(self.stop())
+                await asyncio.sleep(0.1)
+            await super()._spawn()
+
+    child = StoppedDuringSpawn(ProcessSpec(name="flaky", argv=(sys.executable, "-c", script)), backoff=0.01)
+    await child.start()
+    try:
+        await eventually(lambda: _stopper_of(child), what="the restart")
+        assert child.stopper is not None
+        await within(child.stopper, 10.0)
+        assert child.starts == 2 and not child.running
+    finally:
+        if child.running and child.pid is not None:
+            os.killpg(child.pid, signal.SIGKILL)
+
+
+async def _stopper_of(child: Child) -> bool | None:
+    return True if getattr(child, "stopper", None) is not None else None

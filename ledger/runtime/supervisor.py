@@ -121,6 +121,8 @@ class Child:
             except OSError as exc:
                 emit("ledger", f"cannot restart {self.spec.name}: {exc}")
                 return
+            if self._stopping.is_set():  # stop() came during the spawn and signalled the old process only
+                self._signal_group(signal.SIGKILL)
 
     async def _drain_output(self) -> None:
         if self._pump is not None:

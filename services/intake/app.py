@@ -33,7 +33,7 @@ from ledger.eventlog import EventLog
 from ledger.natsconn import confirm_subscriptions, connect
 from ledger.pg import keep_session
 from ledger.settings import Settings
-from ledger.waits import cancel_and_wait, until_set_or_ended
+from ledger.waits import cancel_and_wait, until_set_or_ended, within
 from services.intake import streams
 from services.intake.appender import GroupAppender
 from services.intake.handlers import Ports, answer, settle
@@ -214,7 +214,10 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
             logger.info("group commit: %s commits in %s atomic batches, %s batches refused and appended one by one",
                         group.batched, group.batches, group.fallbacks)
         await cancel_and_wait(tasks)
-        await pool.close()
+        try:  # close() waits for every connection to come back: a look-up still in flight gets 10 s
+            await within(pool.close(), 10.0)
+        except TimeoutError:
+            pool.terminate()
         await nc.drain()
 
 
