@@ -40,7 +40,11 @@ async def test_sigkill_at_random_points_while_20000_events_flow_loses_and_double
             start = await applied_seq(conn)
             end = await log.last_seq()
             target = start + max(1, int((end - start) * rng.random()))
-            await eventually(functools.partial(_reached, conn, target), 30, f"applied sequence {target}")
+            try:
+                await eventually(functools.partial(_reached, conn, target), 30, f"applied sequence {target}")
+            except AssertionError as err:
+                raise AssertionError(f"{err} (from {start}; projector exit code {proc.poll()}); its log ends:\n"
+                                     + _tail(tmp_path / "projector.log")) from None
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
@@ -61,6 +65,10 @@ async def test_sigkill_at_random_points_while_20000_events_flow_loses_and_double
     clean = await build(conn, log, name="clean", switch=False)
     assert await certificate(conn, live) == clean.certificate
     assert await conn.fetchval("SELECT count(*) FROM ledger_meta.checkpoints") >= end // 700 - 12
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else "(no log)"
 
 
 async def _reached(conn: asyncpg.Connection, seq: int) -> bool:
