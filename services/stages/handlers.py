@@ -11,7 +11,7 @@ from contracts.envelope import Commit, Envelope, Recorded
 from contracts.receipts import Accepted, Rejected
 from ledger.calendar_log import CalendarSource
 from ledger.clock import FixedClock
-from ledger.eventlog import ConcurrencyConflict, EventLog, Loaded, next_commit
+from ledger.eventlog import ChainMismatch, ConcurrencyConflict, EventLog, Loaded, next_commit
 from ledger.ids import commit_id_for, event_id_for, submission_hash
 from ledger.keyed_lock import KeyedLock
 from ledger.receipts import judge, receipt_of
@@ -91,8 +91,10 @@ async def _handle_workflow(request: WorkflowRequest, ports: Ports) -> Accepted |
                              source=request.source, idempotency_key=sub.idempotency_key, submission_hash=digest)
         try:
             done = await ports.log.append(commit, expected_version=loaded.version)
-        except ConcurrencyConflict:
-            continue  # someone else wrote first: reload, decide again
+        except (ConcurrencyConflict, ChainMismatch):
+            # Someone else wrote first: reload, decide again. ChainMismatch: this commit id landed with other
+            # bytes (another replica decided it with another calendar version): the reload finds it.
+            continue
         if done.duplicate:  # the msg-id is in the stream already, not in this project: the key used on another
             original = await ports.log.get(done.seq)
             if original is not None:

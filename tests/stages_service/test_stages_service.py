@@ -14,15 +14,16 @@ from contracts import commands as cmd
 from contracts import events as ev
 from contracts.codec import decode_receipt, encode
 from contracts.commands import Submission, WorkflowRequest
+from contracts.envelope import Commit
 from contracts.receipts import Accepted, Rejected
 from contracts.subjects import Subjects
 from ledger.calendar_log import CalendarSource
-from ledger.eventlog import EventLog, provision
+from ledger.eventlog import AppendResult, ChainMismatch, EventLog, provision
 from ledger.natsconn import confirm_subscriptions
 from ledger.settings import Settings
 from services.stages import app as stages_app
 from services.stages.app import build_broker
-from services.stages.handlers import Ports
+from services.stages.handlers import Ports, handle_workflow
 from services.stages.policy import load_policy
 from tests.factories import calendar_2027, commit_after, received
 from tests.waiting import eventually
@@ -180,3 +181,30 @@ async def test_a_reaction_that_needs_next_years_calendar_waits_for_it_instead_of
 async def _redelivered(nc: NATS, subjects: Subjects) -> bool | None:
     info = await nc.jetstream().consumer_info(subjects.events_stream, "stages-react")
     return True if info.num_redelivered > 0 else None
+
+
+async def test_a_command_whose_commit_landed_with_other_bytes_is_answered_from_the_log(
+        nc: NATS, subjects: Subjects, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Another replica (another calendar version) wrote this submission's commit id with other bytes just
+    # before: the append raises ChainMismatch. It escaped, no reply went out, and intake said "unavailable".
+    await provision(nc.jetstream(), subjects)
+    log = EventLog(nc, subjects)
+    await log.append(commit_after(await log.load_project("P-cm"), "P-cm", [received("P-cm", at=AT)]),
+                     expected_version=0)
+    calendar = CalendarSource(log)
+    await calendar.refresh()
+    ports = Ports(log=log, calendar=calendar, policy=load_policy())
+    real_append = log.append
+
+    async def other_replica_first(commit: Commit, *, expected_version: int) -> AppendResult:
+        monkeypatch.setattr(log, "append", real_append)
+        await real_append(commit, expected_version=expected_version)  # the same commit id, landed first
+        raise ChainMismatch(f"commit id {commit.commit_id} reused with other bytes")
+
+    monkeypatch.setattr(log, "append", other_replica_first)
+    submission = Submission(idempotency_key="k-cm", project_id="P-cm", occurred_at=AT, actor="李科员",
+                            command=cmd.RaiseBlocker(blocker_id="b1", side="enterprise", cause="insufficient_funds",
+                                                     department="招商部门"))
+    receipt = await handle_workflow(WorkflowRequest(source="window", submission=submission, received_at=AT), ports)
+    assert isinstance(receipt, Accepted) and receipt.duplicate, receipt
+    assert sum(r.commit.idempotency_key == "k-cm" for r in (await log.load_project("P-cm")).records) == 1
