@@ -89,6 +89,11 @@ def routes_config(r: Receivers, *, rate: int = 0, attempts: int = 3, lease: floa
     return parse_config(raw, {"ding": SECRET, "feishu": SECRET, "hook": SECRET})
 
 
+def hook_only(r: Receivers, *, lease: float) -> NotifyConfig:
+    """Yellow alerts to the webhook target only, with the given lease: one delivery path to watch."""
+    return routes_config(r, lease=lease, routes=[{"levels": ["yellow"], "targets": ["oa_hook"]}])
+
+
 class Replica(Protocol):
     """The `replica` fixture: replica(config, clock, policy=…, **running_kw) → one running notify replica."""
 

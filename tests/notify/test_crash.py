@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Any
 
 import aiohttp
 import asyncpg
@@ -21,7 +20,7 @@ from ledger.eventlog import EventLog
 from services.notify.channels.base import AlertItem
 from services.notify.channels.factory import build_channel
 from services.notify.delivery import Outcome
-from tests.notify.conftest import ManualClock, Replica, routes_config
+from tests.notify.conftest import ManualClock, Replica, hook_only, routes_config
 from tests.notify.history import append, opened, received
 from tests.notify.receivers import Receivers
 from tests.notify.steps import alert_events, at_local, caught_up
@@ -45,23 +44,19 @@ class SendsThenDies:
         await asyncio.Future()  # hangs until the replica is cancelled: the crash
 
 
-def hook_only(receivers: Receivers) -> Any:
-    return routes_config(receivers, lease=LEASE, routes=[{"levels": ["yellow"], "targets": ["oa_hook"]}])
-
-
 async def test_a_crash_between_sent_and_recorded_resends_once_after_the_lease_and_records_once(
         log: EventLog, replica: Replica, receivers: Receivers, db: asyncpg.Connection, schema: str) -> None:
     await append(log, "P1", received(), opened())
     clock = ManualClock(START)
     async with aiohttp.ClientSession() as client:
         dying = SendsThenDies(receivers, client)
-        async with replica(hook_only(receivers), clock, channels={"oa_hook": dying}) as n:
+        async with replica(hook_only(receivers, lease=LEASE), clock, channels={"oa_hook": dying}) as n:
             await caught_up(n, log)
             clock.set(YELLOW)
             await asyncio.wait_for(dying.sent.wait(), 10)
         # killed: delivered, not recorded
         assert len(receivers.got) == 1 and await alert_events(log, "P1") == []
-        async with replica(hook_only(receivers), clock) as n:
+        async with replica(hook_only(receivers, lease=LEASE), clock) as n:
             await caught_up(n, log, idle=False)
             assert len(receivers.got) == 1  # the lease still runs: no resend yet
             clock.set(YELLOW + dt.timedelta(seconds=LEASE + 1))
@@ -76,7 +71,7 @@ async def test_a_crash_between_recorded_and_acked_never_resends(
     await append(log, "P1", received(), opened())
     clock = ManualClock(START)
     recorded = asyncio.Event()
-    async with replica(hook_only(receivers), clock) as n:
+    async with replica(hook_only(receivers, lease=LEASE), clock) as n:
         await caught_up(n, log)
         n.projector.apply = _frozen  # type: ignore[method-assign]  # the view must not settle it either
 
@@ -88,7 +83,7 @@ async def test_a_crash_between_recorded_and_acked_never_resends(
         await asyncio.wait_for(recorded.wait(), 10)
     assert len(receivers.got) == 1 and len(await alert_events(log, "P1")) == 1
     assert await db.fetchval(f"SELECT state FROM {schema}.alerts WHERE level = 'yellow'") == "sending"
-    async with replica(hook_only(receivers), clock) as n:
+    async with replica(hook_only(receivers, lease=LEASE), clock) as n:
         clock.set(YELLOW + dt.timedelta(seconds=LEASE + 1))
         await caught_up(n, log)
 

@@ -15,8 +15,7 @@ import nats.errors
 from contracts import events as ev
 from contracts.envelope import Commit
 from ledger.eventlog import AppendResult, EventLog
-from services.notify.config import NotifyConfig
-from tests.notify.conftest import ManualClock, Replica, routes_config
+from tests.notify.conftest import ManualClock, Replica, hook_only
 from tests.notify.history import append, opened, received
 from tests.notify.receivers import Receivers
 from tests.notify.steps import alert_events, at_local, caught_up, settled
@@ -43,15 +42,11 @@ class _AppendsTimeOut:
         return getattr(self.log, name)
 
 
-def hook_only(receivers: Receivers) -> NotifyConfig:
-    return routes_config(receivers, lease=LEASE, routes=[{"levels": ["yellow"], "targets": ["oa_hook"]}])
-
-
 async def test_an_alert_whose_record_cannot_be_appended_for_a_while_is_recorded_later_and_sent_once(
         log: EventLog, replica: Replica, receivers: Receivers, db: asyncpg.Connection, schema: str) -> None:
     await append(log, "P1", received(), opened())
     clock = ManualClock(START)
-    async with replica(hook_only(receivers), clock) as n:
+    async with replica(hook_only(receivers, lease=LEASE), clock) as n:
         unreachable = _AppendsTimeOut(n.recorder.log, down=True)
         n.recorder.log = cast(EventLog, unreachable)  # duck-typed: append here, everything else delegated
         await caught_up(n, log)
@@ -77,7 +72,7 @@ async def test_a_stop_right_after_a_delivery_still_puts_it_on_the_record(
         log: EventLog, replica: Replica, receivers: Receivers) -> None:
     await append(log, "P1", received(), opened())
     clock = ManualClock(START)
-    async with replica(hook_only(receivers), clock) as n:
+    async with replica(hook_only(receivers, lease=LEASE), clock) as n:
         slow = _AppendsTimeOut(n.recorder.log, times=1)  # the record is still on its way when the stop comes
         n.recorder.log = cast(EventLog, slow)
         await caught_up(n, log)

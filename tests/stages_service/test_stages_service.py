@@ -148,34 +148,23 @@ async def test_a_key_reused_on_another_project_is_a_conflict_not_a_silent_duplic
 
 
 async def test_a_reaction_that_needs_next_years_calendar_waits_for_it_instead_of_being_dropped(
-        nats_url: str, nc: NATS, subjects: Subjects, monkeypatch: pytest.MonkeyPatch) -> None:
+        stages: EventLog, nc: NATS, subjects: Subjects, monkeypatch: pytest.MonkeyPatch) -> None:
     # 28 December 2026: the first stage's due date falls in 2027, whose calendar is not published yet.
     # That reaction used to be acked and dropped, so the project never got its first stage.
-    monkeypatch.setattr(stages_app, "UNKNOWN_YEAR_RETRY_S", 0.2)
-    await provision(nc.jetstream(), subjects)
-    log = EventLog(nc, subjects)
-    calendar = CalendarSource(log)
-    await calendar.refresh()
-    broker = build_broker(Settings(nats_url=nats_url, prefix=subjects.prefix),
-                          Ports(log=log, calendar=calendar, policy=load_policy()))
-    await broker.start()
-    await confirm_subscriptions(broker.connection)
-    try:
-        late = dt.datetime(2026, 12, 28, 2, 0, tzinfo=dt.UTC)
-        await log.append(commit_after(await log.load_project("P-dec"), "P-dec", [received("P-dec", at=late)]),
-                         expected_version=0)
-        # The reaction is tried and put back (each try reads the calendar again); nothing opens yet.
-        await eventually(lambda: _redelivered(nc, subjects), what="the reaction tried and put back")
-        assert not any(isinstance(e.event, ev.StageOpened)
-                       for r in (await log.load_project("P-dec")).records for e in r.commit.events)
+    monkeypatch.setattr(stages_app, "UNKNOWN_YEAR_RETRY_S", 0.2)  # read at each nak
+    late = dt.datetime(2026, 12, 28, 2, 0, tzinfo=dt.UTC)
+    await stages.append(commit_after(await stages.load_project("P-dec"), "P-dec", [received("P-dec", at=late)]),
+                        expected_version=0)
+    # The reaction is tried and put back (each try reads the calendar again); nothing opens yet.
+    await eventually(lambda: _redelivered(nc, subjects), what="the reaction tried and put back")
+    assert not any(isinstance(e.event, ev.StageOpened)
+                   for r in (await stages.load_project("P-dec")).records for e in r.commit.events)
 
-        await log.append(calendar_2027(), expected_version=0)
+    await stages.append(calendar_2027(), expected_version=0)
 
-        events = await _wait_for(log, "P-dec", ev.StageOpened)
-        opened = [e for e in events if isinstance(e, ev.StageOpened)]
-        assert [o.stage for o in opened] == ["site_selection"] and opened[0].due_on.year == 2027
-    finally:
-        await broker.stop()
+    events = await _wait_for(stages, "P-dec", ev.StageOpened)
+    opened = [e for e in events if isinstance(e, ev.StageOpened)]
+    assert [o.stage for o in opened] == ["site_selection"] and opened[0].due_on.year == 2027
 
 
 async def _redelivered(nc: NATS, subjects: Subjects) -> bool | None:
