@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from contracts.envelope import Recorded
 from contracts.events import CalendarPublished
@@ -32,8 +33,13 @@ class CalendarSource:
         self.log = log_
         self.base = base or WorkingCalendar.default()
         self.current = self.base
+        self._read_at: float | None = None  # monotonic time of the last refresh
 
-    async def refresh(self) -> WorkingCalendar:
+    async def refresh(self, *, unless_younger_than: float = 0.0) -> WorkingCalendar:
+        """Read every calendar commit again; with `unless_younger_than`, not if the last read is that recent."""
+        if self._read_at is not None and time.monotonic() - self._read_at < unless_younger_than:
+            return self.current
+        self._read_at = time.monotonic()
         calendar = self.base
         records: list[Recorded] = []
         for year in await self.log.keys("calendar"):

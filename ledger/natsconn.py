@@ -9,12 +9,21 @@ from pathlib import Path
 
 import nats
 import nats.errors
+import nats.js.errors
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
 from ledger.runtime.auth import inbox_prefix
 from ledger.settings import Settings
 from ledger.waits import within
+
+NATS_TRANSIENT: tuple[type[BaseException], ...] = (
+    nats.errors.TimeoutError, nats.errors.NoRespondersError, nats.errors.ConnectionClosedError,
+    nats.js.errors.ServiceUnavailableError, ConnectionError, TimeoutError,
+)
+"""NATS failures that pass by themselves (unreachable for a while, a stream leader election): retry.
+Not nats.errors.Error as a whole: that also holds permanent ones (payload too large, a bad subject, an
+API error such as a bad request), which a retry only repeats."""
 
 
 def url_of(settings: Settings) -> str:

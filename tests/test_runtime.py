@@ -243,6 +243,18 @@ def test_a_malformed_flag_is_a_clear_error_not_a_traceback(capsys: pytest.Captur
     assert "expected NAME=COMMAND" in capsys.readouterr().err
 
 
+class _StoppedDuringSpawn(Child):
+    """A child whose restart meets a stop: stop() runs just before the new process exists."""
+
+    stopper: asyncio.Task[None] | None = None
+
+    async def _spawn(self) -> None:
+        if self.starts == 1:  # the restart
+            self.stopper = asyncio.create_task(self.stop())
+            await self._stopping.wait()  # stop() has seen the dead child (it sets this before any await)
+        await super()._spawn()
+
+
 async def test_a_stop_that_comes_while_a_crashed_child_is_respawned_stops_the_new_child(tmp_path: Path) -> None:
     # stop() signalled the process it saw (the dead one) and waited for the watcher, which went on to
     # wait for the child it had just spawned: for ever.
@@ -251,27 +263,15 @@ async def test_a_stop_that_comes_while_a_crashed_child_is_respawned_stops_the_ne
               f"m = pathlib.Path({str(marker)!r})\n"
               "if not m.exists():\n    m.touch(); sys.exit(1)\n"
               "time.sleep(600)\n")
-
-    class StoppedDuringSpawn(Child):
-        stopper: asyncio.Task[None] | None = None
-
-        async def _spawn(self) -> None:
-            if self.starts == 1:  # the restart: stop() runs now, before the new child exists
-                self.stopper = asyncio.create_task(self.stop())
-                await asyncio.sleep(0.1)
-            await super()._spawn()
-
-    child = StoppedDuringSpawn(ProcessSpec(name="flaky", argv=(sys.executable, "-c", script)), backoff=0.01)
+    child = _StoppedDuringSpawn(ProcessSpec(name="flaky", argv=(sys.executable, "-c", script)), backoff=0.01)
     await child.start()
+
+    async def stopper() -> asyncio.Task[None] | None:
+        return child.stopper
+
     try:
-        await eventually(lambda: _stopper_of(child), what="the restart")
-        assert child.stopper is not None
-        await within(child.stopper, 10.0)
+        await within(await eventually(stopper, what="the restart"), 10.0)
         assert child.starts == 2 and not child.running
     finally:
         if child.running and child.pid is not None:
             os.killpg(child.pid, signal.SIGKILL)
-
-
-async def _stopper_of(child: Child) -> bool | None:
-    return True if getattr(child, "stopper", None) is not None else None

@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import asyncpg
+
 T = TypeVar("T")
 
 
@@ -30,3 +32,10 @@ async def eventually(probe: Callable[[], Awaitable[T | None]], *, within: float 
         if loop.time() > deadline:
             raise AssertionError(f"{what} not reached within {within}s")
         await asyncio.sleep(poll)
+
+
+async def waiting_on_lock(watcher: asyncpg.Connection, pid: int, *, event: str | None = None) -> bool:
+    """Whether the backend `pid` waits for a lock (of kind `event`, e.g. 'advisory', if given), as `watcher`
+    sees it in pg_stat_activity."""
+    row = await watcher.fetchrow("SELECT wait_event_type, wait_event FROM pg_stat_activity WHERE pid = $1", pid)
+    return row is not None and row[0] == "Lock" and (event is None or row[1] == event)

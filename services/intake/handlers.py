@@ -8,16 +8,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import asyncpg
-import nats.errors
-import nats.js.errors
 
 from contracts.commands import Submission, SubmitApplication, WorkflowRequest
 from contracts.receipts import Accepted, Rejected
 from contracts.types import GENESIS_HASH
 from ledger.clock import Clock
 from ledger.eventlog import ChainMismatch, ConcurrencyConflict, EventLog, Loaded
+from ledger.ids import submission_hash
+from ledger.natsconn import NATS_TRANSIENT
+from ledger.receipts import judge, receipt_of
 from services.intake import domain
-from services.intake.idempotency import build_commit, find_in, judge, receipt_of, submission_hash
+from services.intake.idempotency import build_commit, find_in
 from services.intake.ports import Appends, Freshness, Keys, ReceiptLog, RejectedLog, Stages, Unavailable
 from services.intake.validate import MAX_BYTES, parse
 
@@ -27,9 +28,7 @@ NEW_PROJECT = Loaded(records=[], version=0, last_hash=GENESIS_HASH, last_number=
 # Failures that pass by themselves: the publisher should retry, not report a bug. Postgres shutting down
 # or restarting after a crash (AdminShutdown, CrashShutdown, CannotConnectNow) is an operator intervention.
 TRANSIENT_FAILURES: tuple[type[BaseException], ...] = (
-    nats.errors.TimeoutError, nats.errors.NoRespondersError, nats.errors.ConnectionClosedError,
-    nats.js.errors.ServiceUnavailableError, asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError, ConnectionError, TimeoutError,
+    *NATS_TRANSIENT, asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
 )
 Receipt = Accepted | Rejected
 

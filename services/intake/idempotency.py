@@ -28,10 +28,9 @@ from contracts.commands import Submission
 from contracts.envelope import Commit, Envelope, Recorded
 from contracts.events import DomainEvent
 from ledger.eventlog import Loaded, next_commit
-from ledger.ids import commit_id_for, event_id_for, submission_hash
-from ledger.receipts import judge, receipt_of
+from ledger.ids import commit_id_for, event_id_for
 
-__all__ = ["build_commit", "find_in", "judge", "receipt_of", "submission_hash"]
+__all__ = ["build_commit", "find_in"]
 
 
 def build_commit(

@@ -22,8 +22,8 @@ from ledger.coalesce import Coalescer
 from ledger.eventlog import EventLog
 from ledger.logreader import LogReader
 from ledger.pg import CUSTOM_PLANS
+from ledger.receipts import receipt_of
 from ledger.waits import cancel_and_wait
-from services.intake.idempotency import receipt_of
 
 RETRY_MIN_S, RETRY_MAX_S = 0.5, 10.0
 log = logging.getLogger("intake.index")

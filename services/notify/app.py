@@ -50,13 +50,6 @@ class Notify:
         async with self.scheduler.pool.acquire() as conn:
             return int(await conn.fetchval(f"SELECT seq FROM {self.scheduler.schema}.position"))
 
-    async def watch(self) -> None:
-        """Return never; raise the first failure of any of the replica's loops."""
-        done, _ = await asyncio.wait(self.tasks, return_when=asyncio.FIRST_EXCEPTION)
-        for task in done:
-            task.result()
-        raise RuntimeError("a notify loop stopped")
-
 
 async def _projector_loop(p: Projector, event_log: EventLog, lock_key: str) -> None:
     # The lock is held by the projector's own session: if it dies, so do its writes and its lock.
@@ -130,7 +123,7 @@ async def running(event_log: EventLog, database_url: str, *, schema: str,
         scheduling = asyncio.create_task(schedule())
         tasks.append(scheduling)
         yield n
-        scheduling.cancel()  # claim nothing new while the record catches up
+        await cancel_and_wait([scheduling])  # claim nothing new while the record catches up
         if not recording.done():
             with contextlib.suppress(TimeoutError):
                 await within(recorder.drained(), DRAIN_SECONDS)

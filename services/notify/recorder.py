@@ -17,13 +17,13 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 
 import asyncpg
-import nats.errors
 import tenacity
 
 from contracts.envelope import Envelope
 from contracts.events import AlertFailed, AlertSent, DomainEvent
 from ledger.eventlog import ConcurrencyConflict, EventLog, Loaded, next_commit
 from ledger.ids import event_id_for
+from ledger.natsconn import NATS_TRANSIENT
 from ledger.waits import within
 from services.notify.delivery import Outcome
 from services.notify.store import rollback_retry
@@ -32,7 +32,7 @@ log = logging.getLogger("notify.recorder")
 SOURCE = "notify"
 _NAMESPACE = uuid.UUID("0b6f3a52-1d8e-4c55-9a7e-5b1f4c2d9e11")
 RETRY_FIRST_S, RETRY_MAX_S = 0.5, 10.0  # backoff before an outcome whose append failed is queued again
-TRANSIENT: tuple[type[BaseException], ...] = (TimeoutError, nats.errors.Error)
+TRANSIENT = NATS_TRANSIENT
 """Append failures that pass (NATS unreachable, a leader election): retried; anything else is left to
 lease recovery, which re-checks the log, so that a permanent failure does not hold its keys for ever."""
 

@@ -35,11 +35,9 @@ async def run(settings: Settings) -> None:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
-            watcher = asyncio.create_task(replica.watch())
-            try:
-                if await until_set_or_ended(stop, [watcher]) is not None:
-                    watcher.result()  # watch() only ends by raising a loop's failure
-            finally:
-                watcher.cancel()
+            ended = await until_set_or_ended(stop, replica.tasks)
+            if ended is not None:  # the replica's loops run until it stops: one that ended has failed
+                ended.result()
+                raise RuntimeError(f"notify loop {ended.get_name()} stopped")
     finally:
         await nc.drain()

@@ -24,6 +24,7 @@ from services.stages.refusal import Refused
 
 log = logging.getLogger("stages")
 SERVICE_SOURCE = "stages"
+CALENDAR_RECHECK_S = 5.0  # a reaction waiting for an unpublished year reads the calendar at most this often
 
 
 @dataclass(frozen=True)
@@ -128,15 +129,18 @@ async def _react_once(commit: Commit, envelope: Envelope, commit_id: str, ports:
         return 0
     for _ in range(ports.max_attempts):
         loaded = await ports.log.load_project(commit.key)
+        if _prior(loaded, commit_id) is not None:
+            return 0
         state = fold(_events(loaded))
         try:
             events = react(state, event, ports.calendar.current, ports.policy, clock=FixedClock(envelope.occurred_at))
         except UnknownYear:
-            # This replica may have missed the year's publication (its notice is a core message):
-            # read the calendar again; if the year is still unpublished, the caller redelivers later.
-            await ports.calendar.refresh()
+            # This replica may have missed the year's publication (its notice is a core message): read the
+            # calendar again (at most every few seconds however many reactions wait); if the year is still
+            # unpublished, the caller redelivers later.
+            await ports.calendar.refresh(unless_younger_than=CALENDAR_RECHECK_S)
             events = react(state, event, ports.calendar.current, ports.policy, clock=FixedClock(envelope.occurred_at))
-        if not events or _prior(loaded, commit_id) is not None:
+        if not events:
             return 0
         envelopes = [
             Envelope(event_id=event_id_for(commit_id, i), project_id=commit.key, occurred_at=envelope.occurred_at,

@@ -18,6 +18,10 @@ def at_local(day: dt.date, hh: int = 9, mm: int = 0, ss: int = 0) -> dt.datetime
     return dt.datetime(day.year, day.month, day.day, hh, mm, ss, tzinfo=BUREAU_TZ).astimezone(dt.UTC)
 
 
+START = at_local(dt.date(2026, 9, 21), 10)  # a Monday before the deadlines of tests.notify.history
+YELLOW = at_local(dt.date(2026, 9, 28), 9)  # when the yellow alert of opened()'s default due date fires
+
+
 async def caught_up(n: Notify, log: EventLog, *, idle: bool = True) -> None:
     """The view holds every commit in the log, and the scheduler has looked since."""
     last = await log.last_seq()

@@ -23,11 +23,9 @@ from services.notify.delivery import Outcome
 from tests.notify.conftest import ManualClock, Replica, hook_only, routes_config
 from tests.notify.history import append, opened, received
 from tests.notify.receivers import Receivers
-from tests.notify.steps import alert_events, at_local, caught_up
+from tests.notify.steps import START, YELLOW, alert_events, caught_up
 from tests.waiting import eventually
 
-START = at_local(dt.date(2026, 9, 21), 10)
-YELLOW = at_local(dt.date(2026, 9, 28), 9)
 LEASE = 60.0
 
 

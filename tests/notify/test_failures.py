@@ -15,10 +15,8 @@ from services.notify.delivery import Claimed
 from tests.notify.conftest import ManualClock, Replica, routes_config
 from tests.notify.history import append, opened, received
 from tests.notify.receivers import Receivers
-from tests.notify.steps import alert_events, at_local, caught_up, move_to
+from tests.notify.steps import START, alert_events, at_local, caught_up, move_to
 from tests.waiting import eventually
-
-START = at_local(dt.date(2026, 9, 21), 10)
 
 
 async def test_a_receiver_that_stays_down_gets_retries_then_alert_failed_on_the_record(

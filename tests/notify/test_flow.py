@@ -15,11 +15,10 @@ from tests.factories import calendar_2027
 from tests.notify.conftest import ManualClock, Replica, routes_config
 from tests.notify.history import append, opened, received
 from tests.notify.receivers import Receivers
-from tests.notify.steps import alert_events, at_local, caught_up, fire_days, move_to, states
+from tests.notify.steps import START, alert_events, at_local, caught_up, fire_days, move_to, states
 from tests.waiting import eventually
 
 WORD = {"escalation": "催办", "yellow": "黄色", "red": "红色", "overdue": "逾期"}
-START = at_local(dt.date(2026, 9, 21), 10)
 EXPECTED = {dt.date(2026, 9, 28): "yellow", dt.date(2026, 9, 30): "red", dt.date(2026, 10, 8): "overdue",
             dt.date(2026, 10, 10): "escalation"}
 

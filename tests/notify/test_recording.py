@@ -18,24 +18,24 @@ from ledger.eventlog import AppendResult, EventLog
 from tests.notify.conftest import ManualClock, Replica, hook_only
 from tests.notify.history import append, opened, received
 from tests.notify.receivers import Receivers
-from tests.notify.steps import alert_events, at_local, caught_up, settled
+from tests.notify.steps import START, YELLOW, alert_events, caught_up, settled
 from tests.waiting import eventually
 
-START = at_local(dt.date(2026, 9, 21), 10)
-YELLOW = at_local(dt.date(2026, 9, 28), 9)
 LEASE = 60.0
 
 
 class _AppendsTimeOut:
-    """The event log, except that appends time out while `down` (NATS unreachable) and for the first `times`."""
+    """The event log, except that appends time out while `down` (NATS unreachable) and for the first `times`
+    (or fail with `error`)."""
 
-    def __init__(self, log: EventLog, *, down: bool = False, times: int = 0) -> None:
-        self.log, self.down, self.times, self.failed = log, down, times, 0
+    def __init__(self, log: EventLog, *, down: bool = False, times: int = 0,
+                 error: type[Exception] = nats.errors.TimeoutError) -> None:
+        self.log, self.down, self.times, self.failed, self.error = log, down, times, 0, error
 
     async def append(self, commit: Commit, *, expected_version: int) -> AppendResult:
         if self.down or self.failed < self.times:
             self.failed += 1
-            raise nats.errors.TimeoutError
+            raise self.error
         return await self.log.append(commit, expected_version=expected_version)
 
     def __getattr__(self, name: str) -> Any:
@@ -83,3 +83,23 @@ async def test_a_stop_right_after_a_delivery_still_puts_it_on_the_record(
         await eventually(delivered, what="delivered, its first append timed out")
     assert len(receivers.got) == 1
     assert [type(e) for e in await alert_events(log, "P1")] == [ev.AlertSent]
+
+
+async def test_an_append_that_fails_for_good_is_left_to_lease_recovery_not_held(
+        log: EventLog, replica: Replica, receivers: Receivers, db: asyncpg.Connection, schema: str) -> None:
+    # A commit too large for the server fails the same way every time: retrying it for ever held its alert
+    # key for ever, so lease recovery (which re-checks the log) never took the alert over.
+    await append(log, "P1", received(), opened())
+    clock = ManualClock(START)
+    async with replica(hook_only(receivers, lease=LEASE), clock) as n:
+        refused = _AppendsTimeOut(n.recorder.log, down=True, error=nats.errors.MaxPayloadError)
+        n.recorder.log = cast(EventLog, refused)
+        await caught_up(n, log)
+        clock.set(YELLOW)
+
+        async def given_up() -> bool:
+            return refused.failed >= 1 and not n.recorder.holding
+        await eventually(given_up, within=20, what="the outcome released to lease recovery")
+        assert refused.failed == 1  # not retried
+        state = await db.fetchval(f"SELECT state FROM {schema}.alerts WHERE level = 'yellow'")
+        assert state == "sending"  # claimed until its lease runs out; recovery then checks the log

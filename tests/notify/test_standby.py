@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 
 import asyncpg
 
 from ledger.eventlog import EventLog
-from services.notify.app import Notify
 from tests.factories import calendar_2027
 from tests.notify.conftest import ManualClock, Replica, routes_config
 from tests.notify.history import append, opened, received
 from tests.notify.receivers import Receivers
 from tests.notify.steps import at_local, caught_up, fire_days
-from tests.waiting import eventually
+from tests.waiting import eventually, waiting_on_lock
 
 
 async def test_a_standby_that_takes_over_plans_with_a_calendar_published_while_it_stood_by(
@@ -25,7 +25,9 @@ async def test_a_standby_that_takes_over_plans_with_a_calendar_published_while_i
         active = await active_replica.enter_async_context(replica(config, clock))
         await caught_up(active, log)
         async with replica(config, clock) as standby:
-            await eventually(lambda: _waiting_for_the_view_lock(db, standby), what="the second replica on standby")
+            view_lock = functools.partial(waiting_on_lock, db, standby.projector.conn.get_server_pid(),
+                                          event="advisory")
+            await eventually(view_lock, what="the second replica on standby")
             await log.append(calendar_2027(), expected_version=0)
             await caught_up(active, log)  # the shared position is past the calendar commit
             await active_replica.aclose()  # the active replica stops: its session and its lock go with it
@@ -36,9 +38,3 @@ async def test_a_standby_that_takes_over_plans_with_a_calendar_published_while_i
     assert planned == {
         "yellow": dt.date(2026, 12, 25), "red": dt.date(2026, 12, 29), "overdue": dt.date(2026, 12, 30),
         "escalation": dt.date(2027, 1, 5)}  # Jan 1 a holiday in the published 2027 calendar
-
-
-async def _waiting_for_the_view_lock(db: asyncpg.Connection, n: Notify) -> bool:
-    wait = await db.fetchrow("SELECT wait_event_type, wait_event FROM pg_stat_activity WHERE pid = $1",
-                             n.projector.conn.get_server_pid())
-    return wait is not None and tuple(wait) == ("Lock", "advisory")

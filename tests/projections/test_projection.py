@@ -24,7 +24,7 @@ from ledger.projection.schema import TABLES
 from ledger.projection.writer import Fenced, LiveMoved
 from tests.factories import T0, commit_after, envelope, received
 from tests.projections.conftest import fill
-from tests.waiting import eventually
+from tests.waiting import eventually, waiting_on_lock
 
 
 async def test_a_build_projects_every_event_into_the_archive_and_the_ledger(
@@ -159,12 +159,6 @@ async def test_a_live_writer_refuses_a_batch_when_another_writer_ran_or_the_live
     assert moved.value.schema == second
     assert await conn.fetchval(f"SELECT applied_seq FROM {first}.progress") == 30  # no refused batch wrote
     assert await conn.fetchval(f"SELECT count(*) FROM {first}.archive") == 30
-
-
-async def waiting_on_lock(watcher: asyncpg.Connection, pid: int) -> bool:
-    """Whether the backend `pid` waits for a lock (as `watcher` sees it in pg_stat_activity)."""
-    waiting = await watcher.fetchval("SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1", pid)
-    return bool(waiting == "Lock")
 
 
 async def test_a_live_write_waits_for_a_switch_in_progress_then_finds_the_live_build_moved(

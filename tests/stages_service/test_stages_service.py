@@ -7,6 +7,7 @@ import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
 
+import msgspec
 import pytest
 from nats.aio.client import Client as NATS
 
@@ -187,7 +188,9 @@ async def test_a_command_whose_commit_landed_with_other_bytes_is_answered_from_t
 
     async def other_replica_first(commit: Commit, *, expected_version: int) -> AppendResult:
         monkeypatch.setattr(log, "append", real_append)
-        await real_append(commit, expected_version=expected_version)  # the same commit id, landed first
+        theirs = msgspec.structs.replace(  # the same commit id and submission, other bytes
+            commit, events=[msgspec.structs.replace(e, actor="另一副本") for e in commit.events])
+        await real_append(theirs, expected_version=expected_version)
         raise ChainMismatch(f"commit id {commit.commit_id} reused with other bytes")
 
     monkeypatch.setattr(log, "append", other_replica_first)
@@ -197,3 +200,5 @@ async def test_a_command_whose_commit_landed_with_other_bytes_is_answered_from_t
     receipt = await handle_workflow(WorkflowRequest(source="window", submission=submission, received_at=AT), ports)
     assert isinstance(receipt, Accepted) and receipt.duplicate, receipt
     assert sum(r.commit.idempotency_key == "k-cm" for r in (await log.load_project("P-cm")).records) == 1
+    landed = (await log.load_project("P-cm")).records[-1]
+    assert landed.commit.events[0].actor == "另一副本" and receipt.commit_hash == landed.hash  # the log's answer

@@ -10,12 +10,12 @@ import msgspec
 
 from ledger.classify import CATEGORIES
 from services.api import models_figures as mf
-from services.api.builds import LIVE, Build
+from services.api.builds import Build
 
 RED_SIZE = 3  # the red list: the best-ranked departments with nothing late and nothing overdue
 
 
-async def this_month(conn: asyncpg.Connection, build: Build = LIVE) -> dt.date:
+async def this_month(conn: asyncpg.Connection, build: Build) -> dt.date:
     """The month of the day `build` is judged on (an audit build's as-of day, else today)."""
     return await conn.fetchval(f"SELECT date_trunc('month', {build.today})::date")  # type: ignore[no-any-return]
 
