@@ -107,7 +107,7 @@ async def client(api_db: str, nats_url: str) -> AsyncIterator[AsyncTestClient]: 
         yield c
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # its services stop with the package, not at the end of the run
 async def demo_system(nats_url: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
                       ) -> AsyncIterator[System]:
     async with running_system(nats_url, database_url, tmp_path_factory.mktemp("system")) as system:

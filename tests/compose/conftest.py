@@ -33,7 +33,9 @@ def make_secrets(folder: Path, hook: Hook | None = None) -> None:
         (folder / "notify-secrets.toml").write_text(secrets)
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: the topology's dozen processes would otherwise keep polling (and taking
+# CPU from) every test that runs after this package.
+@pytest.fixture(scope="package")
 async def hook() -> AsyncIterator[Hook]:
     receiver = Hook(free_port())
     await receiver.start()
@@ -41,7 +43,7 @@ async def hook() -> AsyncIterator[Hook]:
     await receiver.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def topology(tmp_path_factory: pytest.TempPathFactory, hook: Hook) -> AsyncIterator[Topology]:
     work = tmp_path_factory.mktemp("compose")
     topo = Topology(load(), work)

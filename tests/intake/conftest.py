@@ -37,7 +37,7 @@ SOURCES = {
     "registry": Source(id="registry", name="不动产登记系统", password="registry-secret",
                        commands=("SupplyDocuments",)),
 }
-PREFIXES = [Subjects(prefix=f"it{i:02d}") for i in range(60)]
+PREFIXES = [Subjects(prefix=f"it{i:02d}") for i in range(80)]
 _next_prefix = itertools.count()
 
 
@@ -81,8 +81,12 @@ def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer
 
 @pytest.fixture
 def subjects() -> Subjects:
-    """Each test its own prefix out of the ones the generated config knows."""
-    return PREFIXES[next(_next_prefix) % len(PREFIXES)]
+    """Each test its own prefix out of the ones the generated config knows (never one used before:
+    its streams and keys would leak into this test)."""
+    n = next(_next_prefix)
+    if n >= len(PREFIXES):
+        pytest.fail(f"the intake tests' server knows {len(PREFIXES)} prefixes, all used: add more to PREFIXES")
+    return PREFIXES[n]
 
 
 async def login(server: AuthServer, user: str, **kwargs: object) -> NATS:
