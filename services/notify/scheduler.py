@@ -7,6 +7,11 @@ long outage or a late catch-up the bureau gets the current level, not a burst of
 The loop sleeps until the next fire instant or a wake-up (Postgres NOTIFY from the view, or `wake()`);
 it never polls faster than that.
 
+Leases are kept while held: every `lease / 3` the replica extends the lease of every row it still
+holds (queued, being sent, or delivered and waiting for its record), so another replica never takes
+over an alert that this one is still working on — e.g. one whose record cannot be appended for longer
+than the lease. Only a replica that stops renewing (it died, or lost Postgres) lets its leases run out.
+
 Back-pressure: at most `max_pending` claimed alerts wait in this replica's delivery queues. When a
 receiver is slow or down, claiming stops instead of piling up rows whose leases would run out in
 the queue (and be claimed again — by this replica as a "recovered" duplicate, or by another one).
@@ -50,6 +55,11 @@ RETURNING a.*, due.prev_state,
     (SELECT p.leader FROM {s}.projects p WHERE p.project_id = a.project_id) AS leader
 """
 
+RENEW = """
+UPDATE {s}.alerts SET claimed_until = $1::timestamptz + make_interval(secs => $2)
+WHERE alert_key = ANY($3::text[]) AND state = 'sending' AND claimed_by = $4
+"""
+
 
 class Scheduler:
     def __init__(self, pool: asyncpg.Pool, schema: str, clock: Clock, workers: dict[str, TargetWorker],
@@ -62,7 +72,9 @@ class Scheduler:
         self.me = f"notify-{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
         self._full = False
+        self._renew_at: dt.datetime | None = None  # when the held leases are next extended
         self.claimed = 0
+        self.renewed = 0  # leases extended (rows)
         self.ticks = 0  # completed claim rounds (tests wait on it instead of sleeping)
         for worker in workers.values():
             worker.on_done = self._delivered
@@ -72,6 +84,23 @@ class Scheduler:
 
     def pending(self) -> int:
         return sum(len(w.pending_keys) for w in self.workers.values())
+
+    def held(self) -> list[str]:
+        """Keys this replica claimed and has not settled: queued or being sent, or waiting for their record."""
+        return [*self.recording, *(k for w in self.workers.values() for k in w.pending_keys)]
+
+    async def renew(self) -> int:
+        """Extend the lease of every row this replica holds (still `sending`, still claimed by it)."""
+        held = self.held()
+        now = self.clock.now()
+        self._renew_at = now + dt.timedelta(seconds=self.lease / 3)
+        if not held:
+            return 0
+        async with self.pool.acquire() as conn:
+            done: str = await conn.execute(RENEW.format(s=self.schema), now, self.lease, held, self.me)
+        rows = int(done.split()[-1])
+        self.renewed += rows
+        return rows
 
     def _holding(self, key: str) -> bool:
         return key in self.recording or any(key in w.pending_keys for w in self.workers.values())
@@ -139,15 +168,19 @@ class Scheduler:
     async def run(self) -> None:
         while True:
             self._wake.clear()
+            if self._renew_at is None or self.clock.now() >= self._renew_at:
+                await self.renew()
             claimed = await self.tick()
             self.ticks += 1
+            renew_in = (self._renew_at - self.clock.now()).total_seconds() if self._renew_at else SAFETY_WAKE_S
             if self._full:  # the queues are full: wait until deliveries make room (or the safety wake)
-                await wait_set(self._wake, SAFETY_WAKE_S)
+                await wait_set(self._wake, max(0.0, min(renew_in, SAFETY_WAKE_S)))
                 continue
             if claimed >= self.batch:
                 continue
             at = await self.next_instant()
             delay = SAFETY_WAKE_S if at is None else (at - self.clock.now()).total_seconds()
+            delay = min(delay, renew_in)
             if delay <= 0:
                 if claimed:
                     continue

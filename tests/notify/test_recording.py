@@ -103,3 +103,40 @@ async def test_an_append_that_fails_for_good_is_left_to_lease_recovery_not_held(
         assert refused.failed == 1  # not retried
         state = await db.fetchval(f"SELECT state FROM {schema}.alerts WHERE level = 'yellow'")
         assert state == "sending"  # claimed until its lease runs out; recovery then checks the log
+
+
+async def test_another_replica_leaves_alone_an_alert_whose_record_waits_longer_than_several_leases(
+        log: EventLog, replica: Replica, receivers: Receivers, db: asyncpg.Connection, schema: str) -> None:
+    # The replica that delivered the alert keeps extending its lease while the record waits. Without that,
+    # at each expiry the other replica could claim the row, find no record in the log and send it again.
+    await append(log, "P1", received(), opened())
+    clock = ManualClock(START)
+    config = hook_only(receivers, lease=LEASE)
+    async with replica(config, clock) as a, replica(config, clock) as b:
+        unreachable = [_AppendsTimeOut(n.recorder.log, down=True) for n in (a, b)]
+        for n, log_down in zip((a, b), unreachable, strict=True):
+            n.recorder.log = cast(EventLog, log_down)  # whichever replica claims the alert cannot record it
+        await caught_up(a, log)
+        await caught_up(b, log)
+        clock.set(YELLOW)
+
+        async def delivered() -> bool:
+            return len(receivers.got) == 1
+        await eventually(delivered, what="the yellow alert delivered")
+        for _ in range(6 * 4):  # six leases go by, a quarter of one at a time, each step seen by both schedulers
+            ticks = a.scheduler.ticks, b.scheduler.ticks
+            clock.advance(dt.timedelta(seconds=LEASE / 4))
+
+            async def both_looked(ticks: tuple[int, int] = ticks) -> bool:
+                return a.scheduler.ticks > ticks[0] and b.scheduler.ticks > ticks[1]
+            await eventually(both_looked, what="both schedulers ran after the clock moved")
+        assert len(receivers.got) == 1, "sent once: no replica took over the alert while its holder kept it"
+        assert a.scheduler.renewed + b.scheduler.renewed >= 6
+        for log_down in unreachable:
+            log_down.down = False
+
+        async def sent() -> bool:
+            return bool(await db.fetchval(f"SELECT state FROM {schema}.alerts WHERE level = 'yellow'") == "sent")
+        await eventually(sent, within=20, what="the yellow alert recorded once appends work again")
+    assert [type(e) for e in await alert_events(log, "P1")] == [ev.AlertSent]
+    assert len(receivers.got) == 1
