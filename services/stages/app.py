@@ -35,6 +35,7 @@ from ledger.settings import Settings
 from ledger.workdays import UnknownYear
 from services.stages.handlers import Ports, handle_workflow, react_to_commit
 from services.stages.policy import load_policy
+from services.stages.refusal import decode_error_path
 
 log = logging.getLogger("stages")
 REACT_ACK_WAIT_S = 10.0
@@ -66,7 +67,8 @@ def build_broker(settings: Settings, ports: Ports) -> NatsBroker:
         try:
             request = workflow_decoder.decode(msg.data)
         except msgspec.DecodeError as err:
-            return encode(Rejected(code="malformed", message=f"not a WorkflowRequest: {err}"))
+            return encode(Rejected(code="malformed", message=f"not a WorkflowRequest: {err}",
+                                   field=decode_error_path(err)))
         return encode(await handle_workflow(request, ports))
 
     @broker.subscriber(

@@ -23,14 +23,16 @@ def decide(
     if isinstance(command, cmd.SubmitApplication):
         return _submit(state, command, policy)
     if not state.exists:
-        raise Refused("unknown_project", "the ledger holds no such project: submit its application first")
+        raise Refused("unknown_project", "the ledger holds no such project: submit its application first",
+                      field="project_id")
     if state.withdrawn:
         raise Refused("project_withdrawn", f"the project was withdrawn ({state.withdrawal_reason}); "
-                                           "it accepts no more commands")
+                                           "it accepts no more commands", field="project_id")
     try:
         return _decide(state, command, today, calendar, policy)
     except UnknownYear as e:
-        raise rule(str(e)) from e
+        # The due date counted from the command's day falls in a year the calendar does not know yet.
+        raise rule(str(e), field="occurred_at") from e
 
 
 def _decide(
@@ -43,6 +45,7 @@ def _decide(
             return _pass(s, c, today, cal, policy)
         case cmd.ReturnStage():
             run = _running(s, c.stage, today, "be returned")
+            _in_clock_order(run, today, "be returned")
             if not c.reason.strip():
                 raise invalid("reason", f"stage {c.stage} cannot be returned without a reason")
             resumed = [clock_resumed(run, today, cal)] if run.suspended else []
@@ -51,14 +54,14 @@ def _decide(
             run = _running(s, c.stage, today, "be suspended")
             if run.suspended:
                 raise rule(f"the clock of stage {c.stage} is already suspended "
-                           f"({run.suspend_reason} since {run.suspended_on})")
+                           f"({run.suspend_reason} since {run.suspended_on})", field="stage")
+            _in_clock_order(run, today, "be suspended")
             return [ev.ClockSuspended(stage=c.stage, reason=c.reason, suspended_on=today, note=c.note)]
         case cmd.ResumeClock():
             run = _running(s, c.stage, today, "resume")
             if run.suspended_on is None:
-                raise rule(f"the clock of stage {c.stage} is not suspended")
-            if today < run.suspended_on:
-                raise rule(f"stage {c.stage} cannot resume on {today}: its clock stopped on {run.suspended_on}")
+                raise rule(f"the clock of stage {c.stage} is not suspended", field="stage")
+            _in_clock_order(run, today, "resume")
             return [clock_resumed(run, today, cal)]
         case cmd.ExtendDeadline():
             return [_extend(s, c, today, cal, policy)]
@@ -76,7 +79,8 @@ def _decide(
 
 def _submit(s: ProjectState, c: cmd.SubmitApplication, policy: Policy) -> list[ev.DomainEvent]:
     if s.exists:
-        raise Refused("duplicate_project", f"the project already exists (received as {s.name!r})")
+        raise Refused("duplicate_project", f"the project already exists (received as {s.name!r})",
+                      field="project_id")
     if c.track not in policy.tracks:
         raise invalid("track", f"the policy has no {c.track} track")
     return [ev.ApplicationReceived(
@@ -104,8 +108,23 @@ def _running(s: ProjectState, code: str, today: dt.date, verb: str) -> RunningSt
         why = f" (it passed on {passed.passed_on})" if passed else ""
         raise rule(f"stage {code} is not open{why}", field="stage")
     if today < run.opened_on:
-        raise rule(f"stage {code} cannot {verb} on {today}: it opened on {run.opened_on}")
+        raise rule(f"stage {code} cannot {verb} on {today}: it opened on {run.opened_on}", field="occurred_at")
     return run
+
+
+def _in_clock_order(run: RunningStage, today: dt.date, verb: str) -> None:
+    """Refuse a command dated before the last change of the stage's clock (its suspension or resumption).
+
+    A stage's clock history is kept in date order, so that each suspended day is counted once: a
+    pass, return or resumption before the day the clock stopped would resume it before it stopped,
+    and a suspension before the last resumption would count the earlier suspension's days again.
+    """
+    if run.suspended_on is not None and today < run.suspended_on:
+        raise rule(f"stage {run.stage} cannot {verb} on {today}: its clock stopped on {run.suspended_on}",
+                   field="occurred_at")
+    if run.resumed_on is not None and today < run.resumed_on:
+        raise rule(f"stage {run.stage} cannot {verb} on {today}: its clock resumed on {run.resumed_on}",
+                   field="occurred_at")
 
 
 def _and(names: list[str]) -> str:
@@ -121,7 +140,7 @@ def _open(s: ProjectState, c: cmd.OpenStage, today: dt.date, cal: WorkingCalenda
     waiting = [p for p in d.opens_after if p not in s.passed]
     if waiting:
         verb = "has" if len(waiting) == 1 else "have"
-        raise rule(f"stage {c.stage} cannot open: {_and(waiting)} {verb} not passed")
+        raise rule(f"stage {c.stage} cannot open: {_and(waiting)} {verb} not passed", field="stage")
     if any(not m.strip() for m in c.missing_documents):
         raise invalid("missing_documents", "a missing document needs a name")
     missing = list(dict.fromkeys(c.missing_documents))
@@ -135,20 +154,26 @@ def _pass(s: ProjectState, c: cmd.PassStage, today: dt.date, cal: WorkingCalenda
     group = policy.issued_with(c.stage)
     for other in group:
         if other != c.stage and other not in s.open_stages:
-            raise rule(f"stage {c.stage} cannot pass: it is issued together with {other}, which is not open")
+            raise rule(f"stage {c.stage} cannot pass: it is issued together with {other}, which is not open",
+                       field="stage")
     if c.document is not None and d.produces is not None and c.document.kind != d.produces:
         raise invalid("document.kind", f"stage {c.stage} produces {d.produces}, not {c.document.kind}")
     out: list[ev.DomainEvent] = []
     for code in group:
         run = _running(s, code, today, "pass")
+        _in_clock_order(run, today, "pass")
         for req in policy.stages[code].requires:
             if req in s.passed or req in group:
                 continue
             state = "is still open" if req in s.open_stages else "has not passed"
-            raise rule(f"stage {code} cannot pass: {req} {state}")
+            raise rule(f"stage {code} cannot pass: {req} {state}", field="stage")
         if policy.pass_requires_documents and run.missing_documents:
             raise rule(f"stage {code} cannot pass: documents still missing: "
-                       f"{', '.join(run.missing_documents)} (due {run.documents_due_on})")
+                       f"{', '.join(run.missing_documents)} (due {run.documents_due_on})", field="stage")
+        held = [f"{b.blocker_id} ({b.cause})" for b in blockers.blocking(s, code)]
+        if held:
+            which = f"blocker {held[0]} is" if len(held) == 1 else f"blockers {_and(held)} are"
+            raise rule(f"stage {code} cannot pass: {which} still open", field="stage")
         extra = 0
         if run.suspended:
             resumed = clock_resumed(run, today, cal)

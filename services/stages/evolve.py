@@ -57,7 +57,8 @@ def evolve(state: ProjectState, event: ev.DomainEvent) -> ProjectState:
             if paused is None:
                 return s
             return _update_stage(s, event.stage, suspended_on=None, suspend_reason=None, due_on=event.due_on,
-                                 suspended_days=paused.suspended_days + event.suspended_working_days)
+                                 suspended_days=paused.suspended_days + event.suspended_working_days,
+                                 resumed_on=event.resumed_on)
         case ev.DeadlineExtended():
             extended = s.open_stages.get(event.stage)
             if extended is None:

@@ -19,8 +19,8 @@ from ledger.workdays import UnknownYear
 from services.stages.decide import decide
 from services.stages.evolve import fold
 from services.stages.policy import Policy
-from services.stages.react import react
-from services.stages.refusal import Refused
+from services.stages.react import first_stages_of, react
+from services.stages.refusal import Refused, json_path
 
 log = logging.getLogger("stages")
 SERVICE_SOURCE = "stages"
@@ -50,15 +50,6 @@ def _prior(loaded: Loaded, commit_id: str) -> Recorded | None:
     return None
 
 
-def _field_path(field: str | None) -> str | None:
-    """The domain names a command field ('due_on'); publishers see JSON paths ('$.command.due_on')."""
-    if field is None or field.startswith("$"):
-        return field
-    if field.startswith(("project_id", "occurred_at", "idempotency_key", "actor", "command")):
-        return f"$.{field}"
-    return f"$.command.{field}"
-
-
 async def handle_workflow(request: WorkflowRequest, ports: Ports) -> Accepted | Rejected:
     """One workflow command → one atomic commit, or a rejection that names the problem."""
     async with ports.locks(request.submission.project_id):
@@ -80,8 +71,7 @@ async def _handle_workflow(request: WorkflowRequest, ports: Ports) -> Accepted |
         try:
             events = decide(state, sub.command, FixedClock(sub.occurred_at), ports.calendar.current, ports.policy)
         except Refused as refused:
-            field = _field_path(refused.field)
-            return Rejected(code=refused.code, message=refused.message, field=field, **ids)
+            return Rejected(code=refused.code, message=refused.message, field=json_path(refused.field), **ids)
         envelopes = [
             Envelope(event_id=event_id_for(commit_id, i), project_id=sub.project_id, occurred_at=sub.occurred_at,
                      actor=sub.actor, source=request.source, correlation_id=sub.correlation_id or sub.idempotency_key,
@@ -103,7 +93,7 @@ async def _handle_workflow(request: WorkflowRequest, ports: Ports) -> Accepted |
         return Accepted(idempotency_key=key, project_id=pid, event_ids=[e.event_id for e in envelopes],
                         project_version=done.seq,
                         commit_hash=done.hash, duplicate=done.duplicate)
-    return Rejected(code="concurrency_exhausted", **ids,
+    return Rejected(code="concurrency_exhausted", field="$.project_id", **ids,
                     message=f"project {sub.project_id} changed {ports.max_attempts} times while deciding; retry")
 
 
@@ -126,6 +116,11 @@ async def _react_once(commit: Commit, envelope: Envelope, commit_id: str, ports:
     """Append the reaction to one ApplicationReceived once; returns the number of events appended."""
     event = envelope.event
     if not isinstance(event, ev.ApplicationReceived):
+        return 0
+    if first_stages_of(event, ports.policy) is None:
+        # Acked, not retried: every redelivery would meet the same policy (load_policy requires every track).
+        log.error("project %s: the policy %s has no %s track: its first stages are not opened; open them "
+                  "with OpenStage", commit.key, ports.policy.version, event.track)
         return 0
     for _ in range(ports.max_attempts):
         loaded = await ports.log.load_project(commit.key)

@@ -205,6 +205,12 @@ def parse_policy(raw: Mapping[str, Any], source: str = "<policy>") -> Policy:
                     raise t.fail(name, f"stage {s!r} is not a stage of the {code} track")
         tracks[code] = TrackDef(code, first, by_kind)
     tracks_t.done()
+    # Every track a project may be received on needs its first stages: without them the reaction to
+    # an ApplicationReceived on that track has nothing to open (see react).
+    for code in TRACKS:
+        if code not in tracks:
+            raise PolicyError(f"{source}: '{tracks_t.key(code)}' is missing: every track "
+                              f"({', '.join(TRACKS)}) needs its first_stages")
     top.done()
     _check_references(stages, source)
     return Policy(version, stages, tracks, documents, due_days, pass_requires)

@@ -28,6 +28,9 @@ class RunningStage:
     suspend_reason: str | None = None
     suspended_days: int = 0
     extended_days: int = 0
+    # The day the clock last resumed: a later suspension may not start before it, or the days of the
+    # two suspensions would overlap and count twice.
+    resumed_on: dt.date | None = None
 
     @property
     def suspended(self) -> bool:

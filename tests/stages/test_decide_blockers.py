@@ -6,7 +6,7 @@ import datetime as dt
 
 from contracts import commands as cmd
 from contracts import events as ev
-from tests.stages.given import d, given, received, refused, when
+from tests.stages.given import NEW_AFTER_SITE, d, given, opened, received, refused, when
 
 RAISED = ev.BlockerRaised(blocker_id="b1", side="government", cause="land_not_cleared", department="土地储备中心",
                           due_on=d("2026-04-30"), goal="完成净地移交")
@@ -106,3 +106,36 @@ def test_a_resolved_blocker_cannot_be_resolved_or_updated_again() -> None:
     assert r.message == "blocker b1 was already resolved on 2026-04-20"
     r = refused(given(received(), RAISED, done), cmd.UpdateBlocker(blocker_id="b1", goal="x"), "2026-04-21")
     assert r.code == "rule_violation"
+
+
+LAND_APPROVAL_OPEN = (*NEW_AFTER_SITE, opened("land_use_approval", "2026-03-05"))
+RED_LINE = ev.BlockerRaised(blocker_id="r1", side="government", cause="red_line_unstable", department="规划选址科",
+                            due_on=d("2026-04-30"))
+
+
+def test_an_unstable_red_line_blocks_passing_the_land_use_approval() -> None:
+    r = refused(given(*LAND_APPROVAL_OPEN, RED_LINE), cmd.PassStage(stage="land_use_approval"), "2026-03-20")
+    assert (r.code, r.field) == ("rule_violation", "stage")
+    assert r.message == "stage land_use_approval cannot pass: blocker r1 (red_line_unstable) is still open"
+
+
+def test_every_open_red_line_blocker_is_named() -> None:
+    r2 = ev.BlockerRaised(blocker_id="r2", side="government", cause="red_line_unstable", department="详细规划科",
+                          due_on=d("2026-04-30"), stage="land_use_approval")
+    r = refused(given(*LAND_APPROVAL_OPEN, RED_LINE, r2), cmd.PassStage(stage="land_use_approval"), "2026-03-20")
+    assert r.message == ("stage land_use_approval cannot pass: blockers r1 (red_line_unstable) and "
+                         "r2 (red_line_unstable) are still open")
+
+
+def test_once_the_red_line_is_resolved_the_land_use_approval_passes() -> None:
+    resolved = ev.BlockerResolved(blocker_id="r1", resolved_on=d("2026-03-19"), resolution="红线已稳定")
+    [e] = when(given(*LAND_APPROVAL_OPEN, RED_LINE, resolved), cmd.PassStage(stage="land_use_approval"), "2026-03-20")
+    assert isinstance(e, ev.StagePassed) and e.stage == "land_use_approval"
+
+
+def test_an_unstable_red_line_does_not_hold_other_stages_and_other_blockers_do_not_hold_land_approval() -> None:
+    s = given(*NEW_AFTER_SITE, opened("planning_conditions", "2026-03-05"), RED_LINE)
+    [e] = when(s, cmd.PassStage(stage="planning_conditions"), "2026-03-05")
+    assert isinstance(e, ev.StagePassed)
+    [e] = when(given(*LAND_APPROVAL_OPEN, RAISED), cmd.PassStage(stage="land_use_approval"), "2026-03-20")
+    assert isinstance(e, ev.StagePassed)

@@ -124,3 +124,54 @@ def test_the_deadline_of_an_unknown_stage_cannot_be_extended() -> None:
     r = refused(given(*OPEN), cmd.ExtendDeadline(stage="demolition", extra_days=1, approved_by="局长", reason=""),
                 "2026-10-08")
     assert (r.code, r.field) == ("invalid_field", "stage")
+
+
+# Stopped 09-29, resumed 10-12 after 5 suspended working days: due 10-15 (see above).
+RESUMED = (*SUSPENDED, ev.ClockResumed(stage="site_selection", resumed_on=d("2026-10-12"), suspended_working_days=5,
+                                       remaining_days=3, due_on=d("2026-10-15"), rule=""))
+
+
+def test_a_suspension_back_dated_into_an_earlier_one_is_refused_so_no_day_counts_twice() -> None:
+    # 10-08 lies inside the suspension 09-29..10-12, whose 5 days are already counted: suspending
+    # again from 10-08 would count 10-09, 10-10 and 10-12 a second time.
+    for day in ("2026-10-08", "2026-09-28"):
+        r = refused(given(*RESUMED), cmd.SuspendClock(stage="site_selection", reason="public_notice"), day)
+        assert (r.code, r.field) == ("rule_violation", "occurred_at")
+        assert r.message == f"stage site_selection cannot be suspended on {day}: its clock resumed on 2026-10-12"
+
+
+def test_a_second_suspension_from_the_resumption_day_counts_only_its_own_days() -> None:
+    [again] = when(given(*RESUMED), cmd.SuspendClock(stage="site_selection", reason="public_notice"), "2026-10-12")
+    assert isinstance(again, ev.ClockSuspended) and again.suspended_on == d("2026-10-12")
+    [resumed] = when(given(*RESUMED, again), cmd.ResumeClock(stage="site_selection"), "2026-10-14")
+    # (10-12, 10-14]: 10-13 and 10-14; the 3 days left on 10-12 are counted after 10-14.
+    assert isinstance(resumed, ev.ClockResumed)
+    assert (resumed.suspended_working_days, resumed.due_on) == (2, d("2026-10-19"))
+    run = given(*RESUMED, again, resumed).open_stages["site_selection"]
+    assert (run.suspended_days, run.resumed_on) == (5 + 2, d("2026-10-14"))
+
+
+def test_a_suspended_stage_cannot_pass_or_be_returned_on_a_day_before_its_clock_stopped() -> None:
+    # Stopped 09-29: passing or returning on 09-28 would resume the clock the day before it stopped.
+    r = refused(given(*SUSPENDED), cmd.PassStage(stage="site_selection"), "2026-09-28")
+    assert (r.code, r.field) == ("rule_violation", "occurred_at")
+    assert r.message == "stage site_selection cannot pass on 2026-09-28: its clock stopped on 2026-09-29"
+    r = refused(given(*SUSPENDED), cmd.ReturnStage(stage="site_selection", reason="补正未完成"), "2026-09-28")
+    assert (r.code, r.field) == ("rule_violation", "occurred_at")
+    assert r.message == "stage site_selection cannot be returned on 2026-09-28: its clock stopped on 2026-09-29"
+
+
+def test_a_suspended_stage_passes_on_the_day_its_clock_stopped() -> None:
+    events = when(given(*SUSPENDED), cmd.PassStage(stage="site_selection"), "2026-09-29")
+    assert [type(e).__name__ for e in events] == ["ClockResumed", "StagePassed"]
+    p = events[1]
+    assert isinstance(p, ev.StagePassed) and (p.working_days_used, p.suspended_days) == (1, 0)
+
+
+def test_a_stage_cannot_pass_or_be_returned_on_a_day_before_its_clock_resumed() -> None:
+    # The 5 suspended days up to 10-12 would be subtracted from the 3 days used by 10-08.
+    r = refused(given(*RESUMED), cmd.PassStage(stage="site_selection"), "2026-10-08")
+    assert (r.field, r.message) == (
+        "occurred_at", "stage site_selection cannot pass on 2026-10-08: its clock resumed on 2026-10-12")
+    r = refused(given(*RESUMED), cmd.ReturnStage(stage="site_selection", reason="x"), "2026-10-08")
+    assert r.field == "occurred_at"

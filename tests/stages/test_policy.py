@@ -76,3 +76,17 @@ def test_a_missing_or_broken_file_is_reported_with_its_path(tmp_path: Path) -> N
     broken.write_text("version = ", encoding="utf-8")
     with pytest.raises(PolicyError, match="is not valid TOML"):
         load_policy(broken)
+
+
+@pytest.mark.parametrize("track", ["new", "continuing"])
+def test_a_policy_without_one_of_the_tracks_is_refused_at_load_naming_the_track(track: str, tmp_path: Path) -> None:
+    start = DEFAULT.index(f"[tracks.{track}]")
+    end = DEFAULT.index("\n\n", start)  # the track's table ends at the next blank line
+    without = DEFAULT[:start] + DEFAULT[end:]
+    assert f"tracks.{track}" not in without
+    path = tmp_path / "policy.toml"
+    path.write_text(without, encoding="utf-8")
+    with pytest.raises(PolicyError) as info:
+        load_policy(path)
+    assert str(info.value) == (f"{path}: 'tracks.{track}' is missing: every track (new, continuing) "
+                               "needs its first_stages")

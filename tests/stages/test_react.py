@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from contracts import events as ev
 from services.stages.domain import react
+from services.stages.react import first_stages_of
 from tests.stages.given import CAL, POLICY, at, d, given, opened, received
 
 
@@ -37,3 +40,29 @@ def test_other_events_and_withdrawn_projects_cause_no_reaction() -> None:
     assert react(given(e), ev.ApplicationWithdrawn(reason="x"), CAL, POLICY, clock=at("2026-03-02")) == []
     withdrawn = given(e, ev.ApplicationWithdrawn(reason="x"))
     assert react(withdrawn, e, CAL, POLICY, clock=at("2026-03-02")) == []
+
+
+def test_a_track_the_policy_lacks_causes_no_reaction_instead_of_an_error() -> None:
+    # An error would fail the same reaction on every redelivery, for ever (load_policy refuses such a
+    # policy; this one is built by hand).
+    policy = dataclasses.replace(POLICY, tracks={"new": POLICY.tracks["new"]})
+    e = received(track="continuing")
+    assert react(given(e), e, CAL, policy, clock=at("2026-03-02")) == []
+    assert first_stages_of(e, policy) is None
+    assert first_stages_of(received(track="continuing", first_stages=["land_guarantee"]), policy) == ("land_guarantee",)
+
+
+def test_a_stage_opened_by_hand_and_returned_before_the_reaction_is_not_reopened_by_it() -> None:
+    # The reaction runs late (its consumer lagged): meanwhile site_selection was opened by hand and
+    # returned. Re-opening it would undo the return, with opened_on the day of acceptance.
+    e = received()
+    returned = ev.StageReturned(stage="site_selection", returned_on=d("2026-03-03"), reason="红线图不全")
+    state = given(e, opened("site_selection", "2026-03-02"), returned)
+    assert react(state, e, CAL, POLICY, clock=at("2026-03-02")) == []
+
+
+def test_the_reaction_still_opens_the_first_stages_that_were_not_returned() -> None:
+    e = received(first_stages=["site_selection", "rural_permit"])
+    returned = ev.StageReturned(stage="site_selection", returned_on=d("2026-03-03"), reason="红线图不全")
+    out = react(given(e, opened("site_selection", "2026-03-02"), returned), e, CAL, POLICY, clock=at("2026-03-02"))
+    assert [o.stage for o in out if isinstance(o, ev.StageOpened)] == ["rural_permit"]
