@@ -12,6 +12,8 @@ from contracts.receipts import Rejected
 MAX_BYTES = 64 * 1024
 """Largest submission accepted (the contract's largest realistic command is a few KiB)."""
 
+WHOLE = "$"
+"""The `field` of a rejection about the message as a whole (its size, its JSON)."""
 TOO_DEEP = "not accepted JSON: arrays or objects are nested too deeply"
 _decoder = msgspec.json.Decoder(Submission)
 _loose = msgspec.json.Decoder(dict[str, object])
@@ -22,15 +24,16 @@ _MISSING = re.compile(r"^Object missing required field `(?P<name>[^`]+)`$")
 def parse(raw: bytes, *, max_bytes: int = MAX_BYTES) -> Submission | Rejected:
     """Strict decode against the contract; unknown fields are tolerated (schema evolution)."""
     if len(raw) > max_bytes:
-        return Rejected(code="too_large", message=f"message is {len(raw)} bytes; the limit is {max_bytes} bytes")
+        return Rejected(code="too_large", message=f"message is {len(raw)} bytes; the limit is {max_bytes} bytes",
+                        field=WHOLE)
     try:
         return _decoder.decode(raw)
     except msgspec.ValidationError as exc:
         return _invalid(str(exc), raw)
     except msgspec.DecodeError as exc:
-        return Rejected(code="malformed", message=f"not valid JSON: {exc}")
+        return Rejected(code="malformed", message=f"not valid JSON: {exc}", field=WHOLE)
     except RecursionError:  # msgspec's answer to arrays or objects nested thousands deep
-        return Rejected(code="malformed", message=TOO_DEEP)
+        return Rejected(code="malformed", message=TOO_DEEP, field=WHOLE)
 
 
 def _invalid(text: str, raw: bytes) -> Rejected:
@@ -38,7 +41,7 @@ def _invalid(text: str, raw: bytes) -> Rejected:
     m = _AT.match(text)
     what, path = (m["what"], m["path"]) if m else (text, "")
     if path == "" and what.startswith("Expected `object`"):
-        return Rejected(code="malformed", message=f"the message must be a JSON object: {text}")
+        return Rejected(code="malformed", message=f"the message must be a JSON object: {text}", field=WHOLE)
     field = _field(path)
     missing = _MISSING.match(what)
     if missing:
@@ -47,7 +50,7 @@ def _invalid(text: str, raw: bytes) -> Rejected:
     return Rejected(
         code="invalid_field",
         message=f"{field or 'message'}: {what}",
-        field=field or None,
+        field=field or WHOLE,
         idempotency_key=key,
         project_id=project,
     )

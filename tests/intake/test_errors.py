@@ -43,10 +43,11 @@ async def rejected(nc: NATS, subjects: Subjects, body: bytes | dict[str, Any], c
 
 
 async def test_bytes_and_shapes(intake: Running, window: NATS, subjects: Subjects, admin: NATS) -> None:
-    await rejected(window, subjects, b"{not json", "malformed")
-    await rejected(window, subjects, b"[1, 2]", "malformed")
+    assert (await rejected(window, subjects, b"{not json", "malformed")).field == "$"  # the message as a whole
+    assert (await rejected(window, subjects, b"[1, 2]", "malformed")).field == "$"
     deep = b'{"extra": ' + b"[" * 5000 + b"]" * 5000 + b"}"  # msgspec raises RecursionError, not a DecodeError
-    assert "nested too deeply" in (await rejected(window, subjects, deep, "malformed")).message
+    too_deep = await rejected(window, subjects, deep, "malformed")
+    assert "nested too deeply" in too_deep.message and too_deep.field == "$"
     deep_command = b'{"idempotency_key": "k", "command": ' + b"[" * 5000 + b"]" * 5000 + b"}"
     assert (await rejected(window, subjects, deep_command, "invalid_field")).field == "$.command"
     bad = b.pass_stage("P-1")
@@ -58,7 +59,7 @@ async def test_bytes_and_shapes(intake: Running, window: NATS, subjects: Subject
     assert (await rejected(window, subjects, missing, "invalid_field")).field == "$.actor"
     huge = b.submit_app("P-1")
     huge["command"]["station"] = "站" * 40_000
-    await rejected(window, subjects, huge, "too_large")
+    assert (await rejected(window, subjects, huge, "too_large")).field == "$"
     future = b.submit_app("P-1", occurred_at="2027-01-01T00:00:00Z")
     assert (await rejected(window, subjects, future, "occurred_in_future")).field == "$.occurred_at"
     entries = await read_rejected(admin, subjects)
