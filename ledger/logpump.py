@@ -13,6 +13,12 @@ passed in its environment, never on the command line. Frames: 4-byte big-endian 
 a msgpack array of [seq, recorded_at unix nanos, subject, sha256 hex, body]. The pipe is the
 back-pressure: when the parent is busy the child's (blocking) write waits, and the socket and
 nats-py's buffer hold what the server already sent (as LogReader's does).
+
+A lost connection ends the rebuild with an error, never a hang: the child does not reconnect (a
+resumed ordered consumer would have to be checked for gaps; a rebuild is simply run again), it
+exits with the reason as soon as its connection closes, and the parent gives up on a child that
+has sent nothing for `stall_timeout` seconds while it waited (a connection that went silent
+without closing, which nats-py would notice only after minutes of unanswered pings).
 """
 
 from __future__ import annotations
@@ -24,10 +30,12 @@ import os
 import struct
 import sys
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import msgspec
 import nats
 from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
 from nats.js import api
 
 from contracts.codec import decode_commit
@@ -44,8 +52,12 @@ _ENV = ("LEDGER_PUMP_URL", "LEDGER_PUMP_USER", "LEDGER_PUMP_PASSWORD", "LEDGER_P
         "LEDGER_PUMP_INBOX_PREFIX")
 
 
+STALL_TIMEOUT = 60.0  # seconds without a frame while the parent waits: far beyond a healthy reader's pauses
+LOST_EXIT = 3  # the child's exit status when its connection to NATS closed before the stop sequence
+
+
 class PumpError(RuntimeError):
-    """The reader process failed; its stderr says why."""
+    """The reader process failed (its stderr says why) or stopped sending."""
 
 
 def connection_env(log: EventLog) -> dict[str, str]:
@@ -61,12 +73,14 @@ def connection_env(log: EventLog) -> dict[str, str]:
 
 class PumpReader:
     def __init__(self, log: EventLog, *, from_seq: int = 1, until_seq: int | None = None,
-                 frame_size: int = 2000) -> None:
+                 frame_size: int = 2000, stall_timeout: float = STALL_TIMEOUT) -> None:
         self.log, self.from_seq, self.until_seq, self.frame_size = log, max(1, from_seq), until_seq, frame_size
+        self.stall_timeout = stall_timeout
         self.proc: asyncio.subprocess.Process | None = None
         self.buffer: list[Recorded] = []
         self.finished = False
         self.stop = 0
+        self.next_seq = self.from_seq  # the first sequence not handed over yet
 
     async def start(self) -> None:
         self.stop = self.until_seq if self.until_seq is not None else await self.log.last_seq()
@@ -81,11 +95,18 @@ class PumpReader:
 
     async def _frame(self) -> Frame | None:
         assert self.proc is not None and self.proc.stdout is not None
+        stdout = self.proc.stdout
         try:
-            size = _LEN.unpack(await self.proc.stdout.readexactly(4))[0]
-            return _frame_decoder.decode(await self.proc.stdout.readexactly(size))
+            async with asyncio.timeout(self.stall_timeout):
+                size = _LEN.unpack(await stdout.readexactly(4))[0]
+                return _frame_decoder.decode(await stdout.readexactly(size))
         except asyncio.IncompleteReadError:
             return None
+        except TimeoutError:
+            await self.close()
+            raise PumpError(f"the log reader process sent nothing for {self.stall_timeout:g}s while sequence "
+                            f"{self.next_seq} of {self.stop} was awaited (NATS unreachable or stalled?); "
+                            "stopped it") from None
 
     async def take(self, most: int) -> list[Recorded]:
         """Up to `most` records in order; [] once everything up to the stop sequence was handed out."""
@@ -97,14 +118,22 @@ class PumpReader:
                 self.buffer = [Recorded(seq=seq, subject=subject, recorded_at=from_unix_nanos(nanos), hash=digest,
                                         commit=decode_commit(body)) for seq, nanos, subject, digest, body in frame]
                 self.finished = bool(self.buffer) and self.buffer[-1].seq >= self.stop
+                if self.buffer:
+                    self.next_seq = self.buffer[-1].seq + 1
         out, self.buffer = self.buffer[:most], self.buffer[most:]
         return out
 
     async def _failed(self) -> None:
         assert self.proc is not None and self.proc.stderr is not None
-        why = (await self.proc.stderr.read()).decode(errors="replace").strip()
-        code = await self.proc.wait()
-        raise PumpError(f"the log reader process ended early (exit {code}): {why or 'no message'}")
+        try:  # its stdout closed: it is exiting (or closed it and hangs: then it is stopped)
+            async with asyncio.timeout(5):
+                why = (await self.proc.stderr.read()).decode(errors="replace").strip()
+                code: int | str = await self.proc.wait()
+        except TimeoutError:
+            why, code = "", "none: it closed its output and was stopped"
+        await self.close()
+        raise PumpError(f"the log reader process ended early (exit {code}) before sequence {self.next_seq} of "
+                        f"{self.stop}: {why or 'no message'}")
 
     async def close(self) -> None:
         self.finished = True
@@ -114,17 +143,33 @@ class PumpReader:
             await self.proc.wait()
 
 
+class LostConnection(Exception):
+    """The child's connection to NATS closed before the stop sequence."""
+
+
 async def pump(stream: str, from_seq: int, until_seq: int, frame_size: int) -> None:
     """The child: ordered consumer from `from_seq`, frames to stdout, exit after `until_seq`."""
     env = os.environ
-    nc = await nats.connect(env.get("LEDGER_PUMP_URL", "nats://127.0.0.1:4222"), user=env.get("LEDGER_PUMP_USER"),
-                            password=env.get("LEDGER_PUMP_PASSWORD"), token=env.get("LEDGER_PUMP_TOKEN"),
-                            inbox_prefix=env.get("LEDGER_PUMP_INBOX_PREFIX", "_INBOX"), name="ledger-logpump",
-                            allow_reconnect=False, max_reconnect_attempts=0)
+    url = env.get("LEDGER_PUMP_URL", "nats://127.0.0.1:4222")
+    done = asyncio.Event()  # everything up to until_seq was written
+    over = asyncio.Event()  # done, the connection closed, or the parent went away
+    orphaned = False
+    errors: list[str] = []
+    last = from_seq - 1
+
+    async def on_error(err: Exception) -> None:  # kept for the message (nats-py would log a traceback)
+        errors[:] = [*errors[-4:], str(err) or type(err).__name__]
+
+    async def on_closed() -> None:
+        over.set()
+
+    nc = await nats.connect(url, user=env.get("LEDGER_PUMP_USER"), password=env.get("LEDGER_PUMP_PASSWORD"),
+                            token=env.get("LEDGER_PUMP_TOKEN"), name="ledger-logpump",
+                            inbox_prefix=env.get("LEDGER_PUMP_INBOX_PREFIX", "_INBOX"),
+                            allow_reconnect=False, max_reconnect_attempts=0, error_cb=on_error, closed_cb=on_closed)
     out = sys.stdout.buffer
     encoder = msgspec.msgpack.Encoder()
     pending: Frame = []
-    done = asyncio.Event()
 
     def flush() -> None:  # blocking: a full pipe stops this process, which is the back-pressure
         body = encoder.encode(pending)
@@ -133,24 +178,38 @@ async def pump(stream: str, from_seq: int, until_seq: int, frame_size: int) -> N
         out.flush()
 
     async def on(msg: Msg) -> None:
-        if done.is_set():
+        nonlocal last, orphaned
+        if over.is_set():
             return
         seq, nanos, behind = ack_fields(msg.reply)
         if seq < from_seq or seq > until_seq:
             return
         pending.append((seq, nanos, msg.subject, hashlib.sha256(msg.data).hexdigest(), msg.data))
-        if seq >= until_seq:
-            flush()
-            done.set()
-        elif len(pending) >= frame_size or behind == 0:
-            flush()
+        last = seq
+        try:  # (an exception here would only reach nats-py's error callback, and the reading would go on)
+            if seq >= until_seq:
+                flush()
+                done.set()
+            elif len(pending) >= frame_size or behind == 0:
+                flush()
+        except BrokenPipeError:
+            orphaned = True
+        if done.is_set() or orphaned:
+            over.set()
 
     # No subject filter (see LogReader: the stream holds only log subjects; a filter is ~10× slower).
     config = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=from_seq)
     sub = await nc.jetstream().subscribe("", stream=stream, ordered_consumer=True, config=config, cb=on,
                                          pending_msgs_limit=-1, pending_bytes_limit=-1)
-    await done.wait()
-    await sub.unsubscribe()
+    await over.wait()
+    if orphaned:
+        raise BrokenPipeError("the parent went away")
+    if not done.is_set():
+        why = "; ".join(dict.fromkeys(errors)) or "closed"
+        where = urlsplit(url)._replace(netloc=urlsplit(url).netloc.rpartition("@")[2]).geturl()  # no credentials
+        raise LostConnection(f"lost its connection to NATS at {where} after sequence {last} of {until_seq} ({why})")
+    with contextlib.suppress(NatsError):  # everything was written: a connection closing now changes nothing
+        await sub.unsubscribe()
     await nc.close()
 
 
@@ -160,6 +219,12 @@ def main() -> None:
         asyncio.run(pump(stream, from_seq, until_seq, frame_size))
     except BrokenPipeError:  # the parent went away
         sys.exit(1)
+    except LostConnection as err:
+        print(err, file=sys.stderr, flush=True)
+        sys.exit(LOST_EXIT)
+    except (OSError, TimeoutError, NatsError) as err:  # could not connect or subscribe
+        print(f"cannot read the log from NATS ({type(err).__name__}: {err})", file=sys.stderr, flush=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Shared pieces for subcommand modules: the user-facing error and the subparsers type."""
+"""Shared pieces for subcommand modules: the user-facing error, the subparsers type, shared help texts."""
 
 from __future__ import annotations
 
@@ -10,3 +10,8 @@ Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 class CliError(Exception):
     """A user-facing failure: `main` prints `ledger <command>: error: <message>` and exits 1."""
+
+
+AS_OF_HELP = ("{what} at TIME: a time (ISO, e.g. 2026-03-01T09:30; +08:00 unless it has an offset) counts up to "
+              "and including that instant; a date alone (2026-03-01) is the whole day: everything before 00:00 "
+              "+08:00 of the next day")

@@ -7,7 +7,7 @@ import asyncio
 import sys
 import time
 
-from ledger.cli.common import CliError, Subparsers
+from ledger.cli.common import AS_OF_HELP, CliError, Subparsers
 from ledger.settings import load_settings
 
 
@@ -17,7 +17,7 @@ def register(subparsers: Subparsers) -> None:
         description="Folds the whole log into a new schema while the live ledger keeps serving, then switches "
                     "readers atomically. With --as-of or --into it builds a named audit schema instead and does "
                     "not switch. Prints the replay certificate of the new build and of the live one.")
-    parser.add_argument("--as-of", metavar="TIME", help="only what the ledger knew at TIME (ISO; default +08:00)")
+    parser.add_argument("--as-of", metavar="TIME", help=AS_OF_HELP.format(what="only what the ledger knew"))
     parser.add_argument("--by", choices=["recorded", "occurred"], default="recorded",
                         help="as-of by recorded time (default) or by occurred time (bitemporal)")
     parser.add_argument("--into", metavar="NAME", help="name of the audit schema (lower-case, digits, '_')")
@@ -43,15 +43,23 @@ class _Meter:
 
 
 async def _run(args: argparse.Namespace) -> int:
+    from ledger.logpump import PumpError
     from ledger.projection import catalog
+    from ledger.projection.asof import parse_as_of
     from ledger.projection.build import build, same_point_certificates
     from ledger.projection.certificate import certificate
-    from ledger.projection.session import database, event_log, parse_time
+    from ledger.projection.session import database, event_log
 
     settings = load_settings()
-    at = parse_time(args.as_of) if args.as_of else None
-    if at is not None and not args.into:
+    try:
+        as_of = parse_as_of(args.as_of) if args.as_of else None
+    except ValueError as err:
+        raise CliError(f"--as-of: {err}") from None
+    if as_of is not None and not args.into:
         raise CliError("--as-of needs --into NAME: an as-of ledger is an audit schema, never the live one")
+    at = as_of.at if as_of is not None else None
+    if as_of is not None:  # the auditor's record of how TIME was read
+        print(f"replay: {as_of.describe()}, by {args.by} time", file=sys.stderr, flush=True)
     async with event_log(settings) as log, database(settings) as conn:
         meter = _Meter(await log.last_seq())
         try:
@@ -59,8 +67,13 @@ async def _run(args: argparse.Namespace) -> int:
                                 progress=meter, batch_size=settings.projector_batch)
         except ValueError as err:
             raise CliError(str(err)) from None
+        except PumpError as err:
+            raise CliError(f"{err}; the half-built schema is dropped by the next `ledger replay`") from None
         if built.abandoned:
             print(f"replay: dropped {', '.join(built.abandoned)}: half-built by a replay that stopped", file=sys.stderr)
+        if built.in_use:
+            print(f"replay: kept {', '.join(built.in_use)}: the live projector writes to it until its next batch "
+                  "(a later replay drops it)", file=sys.stderr)
         elapsed = time.monotonic() - meter.start
         print(f"replay: {built.events} events in {elapsed:.1f}s ({built.events / max(elapsed, 1e-6):,.0f} events/s)",
               file=sys.stderr)

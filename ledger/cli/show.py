@@ -9,7 +9,7 @@ import json
 import sys
 from typing import Any
 
-from ledger.cli.common import CliError, Subparsers
+from ledger.cli.common import AS_OF_HELP, CliError, Subparsers
 from ledger.settings import load_settings
 
 
@@ -17,7 +17,8 @@ def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser("show", help="print a project's ledger entry: stages, blockers, deadlines")
     parser.add_argument("project")
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--as-of", metavar="TIME", help="as the ledger stood at TIME (folded from the log)")
+    group.add_argument("--as-of", metavar="TIME",
+                       help=AS_OF_HELP.format(what="as the ledger stood (folded from the log)"))
     group.add_argument("--schema", metavar="NAME", help="read from a named build (e.g. an as-of audit schema)")
     parser.add_argument("--by", choices=["recorded", "occurred"], default="recorded", help="with --as-of")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
@@ -48,13 +49,19 @@ async def _run(args: argparse.Namespace) -> int:
 
     from ledger.clock import SystemClock, local_date
     from ledger.projection import query
-    from ledger.projection.session import database, event_log, parse_time
+    from ledger.projection.asof import parse_as_of
+    from ledger.projection.session import database, event_log
 
     settings = load_settings()
     # Overdue is judged on the day the ledger is read as of (an audit's "on 1 March"), else today.
     judged_at: dt.datetime | None = None
+    heading: str | None = None
     if args.as_of:
-        judged_at = parse_time(args.as_of)
+        try:
+            as_of = parse_as_of(args.as_of)
+        except ValueError as err:
+            raise CliError(f"--as-of: {err}") from None
+        judged_at, heading = as_of.at, f"{as_of.describe()}, by {args.by} time"
         async with event_log(settings) as log:
             project = await query.as_of(log, args.project, judged_at, args.by)
     else:
@@ -66,11 +73,15 @@ async def _run(args: argparse.Namespace) -> int:
             if args.schema:
                 judged_at = await conn.fetchval("SELECT as_of FROM ledger_meta.builds WHERE name = $1", args.schema)
     if project is None:
-        raise CliError(f"project '{args.project}' is not in the ledger")
+        raise CliError(f"project '{args.project}' is not in the ledger" + (f" {heading}" if heading else ""))
     entry = query.to_json(project, local_date(judged_at or SystemClock().now()))
     if args.json:
+        if heading is not None:  # stdout stays the entry alone
+            print(f"show: {heading}", file=sys.stderr)
         sys.stdout.write(json.dumps(msgspec.to_builtins(entry), ensure_ascii=False, indent=2) + "\n")
     else:
+        if heading is not None:  # the auditor's record of how TIME was read
+            print(heading)
         _print(entry)
     return 0
 

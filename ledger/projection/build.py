@@ -30,6 +30,7 @@ class Built(msgspec.Struct, frozen=True, kw_only=True):
     certificate: str
     previous: str | None = None
     abandoned: tuple[str, ...] = ()  # half-built schemas of replays that died, dropped before this one
+    in_use: tuple[str, ...] = ()  # old builds not dropped: the live projector had not moved off them yet
 
 
 def as_of_filter(at: dt.datetime, by: By) -> EventFilter:
@@ -60,7 +61,8 @@ async def build(
     """Fold the log from sequence 1 into a new schema; indexes after the bulk load.
 
     With `switch`, catch up to the log's end and make it the live build atomically; the previous
-    live build is kept (for a quick way back) and older ones are dropped. With `pump` (the default)
+    live build is kept (for a quick way back) and older ones are dropped — but not one the live
+    projector still writes to (`in_use`; a later replay drops it). With `pump` (the default)
     the log is read by a child process (ledger.logpump), leaving this one's core to fold and write.
     """
     kind = "live" if switch else "audit"
@@ -103,15 +105,16 @@ async def _fill(conn: asyncpg.Connection, log: EventLog, schema: str, *, as_of: 
     await projector.run(until_seq=target, progress=progress)
     await catalog.create_indexes(conn, schema)
     previous = None
+    in_use: list[str] = []
     if switch:
         while (end := await log.last_seq()) > projector.applied:  # catch up with what landed meanwhile
             await projector.run(until_seq=end, progress=progress)
         previous = await catalog.switch_live(conn, schema)
-        await catalog.drop_old_builds(conn, keep={schema} | ({previous} if previous else set()))
+        _, in_use = await catalog.drop_old_builds(conn, keep={schema} | ({previous} if previous else set()))
     cert = await certificate(conn, schema)
     await catalog.finish_build(conn, schema, cert)
     return Built(schema=schema, applied_seq=projector.applied, events=projector.events, certificate=cert,
-                 previous=previous, abandoned=abandoned)
+                 previous=previous, abandoned=abandoned, in_use=tuple(in_use))
 
 
 async def same_point_certificates(

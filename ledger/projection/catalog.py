@@ -169,15 +169,49 @@ async def drop_abandoned_builds(conn: asyncpg.Connection) -> list[str]:
     return dropped
 
 
-async def drop_old_builds(conn: asyncpg.Connection, *, keep: set[str]) -> list[str]:
-    """Drop live-kind builds not in `keep` (audit as-of builds are kept until dropped by hand)."""
+def _target_lock(name: str) -> str:
+    return f"ledger-target:{name}"
+
+
+async def hold_target(conn: asyncpg.Connection, schema: str) -> str:
+    """Claim `schema` as the build this session (the live projector) writes to, for as long as the session
+    lives or until `release_target`: drop_old_builds leaves a claimed build alone. A projector learns of a
+    switch only when it next writes (an idle one can sit on its old build through several replays), so
+    without the claim a second replay dropped the build under it and its next batch crashed.
+
+    The claim is taken first and the live pointer read after it: if a replay switched meanwhile, claim
+    the new live build instead. (A drop that won the race committed its switch before; the claim waits
+    for the drop's transaction, then sees the new pointer.) Returns the build claimed."""
+    while True:
+        await conn.execute("SELECT pg_advisory_lock_shared(hashtext($1))", _target_lock(schema))
+        live = await live_schema(conn)
+        if live is None or live == schema:
+            return schema
+        await release_target(conn, schema)
+        schema = live
+
+
+async def release_target(conn: asyncpg.Connection, schema: str) -> None:
+    await conn.execute("SELECT pg_advisory_unlock_shared(hashtext($1))", _target_lock(schema))
+
+
+async def drop_old_builds(conn: asyncpg.Connection, *, keep: set[str]) -> tuple[list[str], list[str]]:
+    """Drop live-kind builds not in `keep` (audit as-of builds are kept until dropped by hand).
+
+    A build the live projector still claims (hold_target) is not dropped: it moves off it at its next
+    write, and a later replay drops it then. Returns (dropped, in use)."""
     rows = await conn.fetch("SELECT name FROM ledger_meta.builds WHERE kind = 'live' AND status <> 'dropped'")
-    dropped = []
+    dropped: list[str] = []
+    in_use: list[str] = []
     for row in rows:
         name = str(row["name"])
         if name in keep:
             continue
-        await conn.execute(f"DROP SCHEMA IF EXISTS {q(name)} CASCADE")
-        await conn.execute("UPDATE ledger_meta.builds SET status = 'dropped' WHERE name = $1", name)
+        async with conn.transaction():  # the claim is refused until this drop commits
+            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext($1))", _target_lock(name)):
+                in_use.append(name)
+                continue
+            await conn.execute(f"DROP SCHEMA IF EXISTS {q(name)} CASCADE")
+            await conn.execute("UPDATE ledger_meta.builds SET status = 'dropped' WHERE name = $1", name)
         dropped.append(name)
-    return dropped
+    return dropped, in_use

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
 
-from ledger.clock import BUREAU_TZ
 from ledger.eventlog import EventLog
 from ledger.natsconn import Unreachable, connect_operator
 from ledger.settings import ConfigError, Settings
@@ -39,11 +37,3 @@ async def database(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
     finally:
         await conn.close()
 
-
-def parse_time(raw: str) -> dt.datetime:
-    """An RFC 3339 / ISO time; without an offset it is the bureau's local time (Asia/Shanghai)."""
-    try:
-        at = dt.datetime.fromisoformat(raw)
-    except ValueError:
-        raise ValueError(f"'{raw}' is not a time like 2026-03-01T00:00:00+08:00 or 2026-03-01") from None
-    return at.replace(tzinfo=BUREAU_TZ) if at.tzinfo is None else at

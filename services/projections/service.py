@@ -4,7 +4,8 @@ A plain asyncio loop over EventLog.read(follow=True) rather than a FastStream su
 projection is a single ordered reader whose position lives in Postgres (not in a durable
 consumer), it needs batches of whatever has arrived (not one callback per message), and an
 ordered push consumer reads ~5× faster than a pull `fetch()`. When a replay switches the live
-build, the next batch notices (LiveMoved) and the loop restarts on the new schema.
+build, the next batch notices (LiveMoved) and the loop restarts on the new schema. Until then the
+projector holds a claim on the build it writes to, so that a replay never drops it (catalog.hold_target).
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ async def run(settings: Settings, clock: Clock | None = None, *, ready: asyncio.
             await conn.execute("SELECT pg_advisory_lock(hashtext($1))", f"projector:{settings.prefix}")
         log.info("active: projecting %s", settings.subjects.events_stream)
         eventlog = EventLog(nc, settings.subjects)
-        schema = await ensure_live(conn)
+        # Claimed while this projector writes to it: a replay does not drop the build under us (catalog).
+        schema = await catalog.hold_target(conn, await ensure_live(conn))
         while True:
             projector = Projector(conn, eventlog, schema, live=True, batch_size=settings.projector_batch,
                                   cache_limit=LIVE_CACHE,
@@ -87,7 +89,8 @@ async def run(settings: Settings, clock: Clock | None = None, *, ready: asyncio.
             except LiveMoved as moved:
                 log.info("live build switched from %s to %s after %.0fs", schema, moved.schema,
                          time.monotonic() - started)
-                schema = moved.schema
+                await catalog.release_target(conn, schema)
+                schema = await catalog.hold_target(conn, moved.schema)
     finally:
         await conn.close()
         await nc.close()

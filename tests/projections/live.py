@@ -18,7 +18,8 @@ from tests.projections.proc import applied_seq, eventually
 
 @contextlib.asynccontextmanager
 async def live_projector(log: EventLog, nats_url: str, ledger_db: str, data_dir: Path,
-                         **overrides: int) -> AsyncIterator[None]:
+                         **overrides: int) -> AsyncIterator[asyncio.Task[None]]:
+    """Yields the service's task: done while inside means it crashed (task.result() raises the crash)."""
     settings = Settings(nats_url=nats_url, database_url=ledger_db, prefix=log.subjects.prefix, data_dir=data_dir,
                         **overrides)  # type: ignore[arg-type]
     ready = asyncio.Event()
@@ -28,7 +29,7 @@ async def live_projector(log: EventLog, nats_url: str, ledger_db: str, data_dir:
     if task.done():
         task.result()
     try:
-        yield
+        yield task
     finally:
         await cancel_and_wait([task])
 

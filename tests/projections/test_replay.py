@@ -17,6 +17,7 @@ from ledger.projection import query
 from ledger.projection.build import build
 from ledger.projection.certificate import certificate
 from tests.projections.live import caught_up, live_projector
+from tests.projections.proc import applied_seq
 from tests.projections.workload import append_all, commits
 from tests.waiting import eventually
 
@@ -163,3 +164,37 @@ async def test_a_replay_drops_what_a_dead_replay_half_built_but_never_a_build_in
     finally:
         await other.close()  # its session ends: the build it held is abandoned now
     assert (await build(conn, log, name="last_audit", switch=False)).abandoned == ("running_audit",)
+
+
+async def test_back_to_back_replays_never_drop_the_build_an_idle_live_projector_still_writes_to(
+    log: EventLog, conn: asyncpg.Connection, ledger_db: str, nats_url: str, tmp_path: Path
+) -> None:
+    stream = commits(6, 900)
+    await append_all(log.nc, log.subjects, itertools.islice(stream, 300))
+    async with live_projector(log, nats_url, ledger_db, tmp_path) as service:
+        await caught_up(conn, log)  # and then idle: nothing arrives while the two replays run
+        idle_on = str(await conn.fetchval("SELECT schema FROM ledger_meta.live"))
+
+        first = await build(conn, log)
+        second = await build(conn, log)
+
+        assert await conn.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", idle_on)
+        assert second.in_use == (idle_on,) and first.in_use == ()
+        await append_all(log.nc, log.subjects, stream)
+        end = await log.last_seq()
+
+        async def applied_without_a_crash() -> bool:
+            if service.done():
+                service.result()  # raises what the live projector crashed with
+            return await applied_seq(conn) >= end
+
+        await eventually(applied_without_a_crash, within=60, what=f"the live ledger at sequence {end}")
+        assert not service.done()
+        assert await conn.fetchval("SELECT schema FROM ledger_meta.live") == second.schema
+
+        third = await build(conn, log)  # nobody writes to the old build any more: it goes now
+
+    assert third.in_use == ()
+    assert not await conn.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", idle_on)
+    assert {first.schema, idle_on}.isdisjoint(
+        r["name"] for r in await conn.fetch("SELECT name FROM ledger_meta.builds WHERE status <> 'dropped'"))
