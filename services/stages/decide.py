@@ -45,7 +45,7 @@ def _decide(
             return _pass(s, c, today, cal, policy)
         case cmd.ReturnStage():
             run = _running(s, c.stage, today, "be returned")
-            _in_clock_order(run, today, "be returned")
+            _after_resumption(run, today, "be returned")
             if not c.reason.strip():
                 raise invalid("reason", f"stage {c.stage} cannot be returned without a reason")
             resumed = [clock_resumed(run, today, cal)] if run.suspended else []
@@ -55,13 +55,15 @@ def _decide(
             if run.suspended:
                 raise rule(f"the clock of stage {c.stage} is already suspended "
                            f"({run.suspend_reason} since {run.suspended_on})", field="stage")
-            _in_clock_order(run, today, "be suspended")
+            _after_resumption(run, today, "be suspended")
             return [ev.ClockSuspended(stage=c.stage, reason=c.reason, suspended_on=today, note=c.note)]
         case cmd.ResumeClock():
             run = _running(s, c.stage, today, "resume")
             if run.suspended_on is None:
                 raise rule(f"the clock of stage {c.stage} is not suspended", field="stage")
-            _in_clock_order(run, today, "resume")
+            if today < run.suspended_on:
+                raise rule(f"stage {c.stage} cannot resume on {today}: its clock stopped on {run.suspended_on}",
+                           field="occurred_at")
             return [clock_resumed(run, today, cal)]
         case cmd.ExtendDeadline():
             return [_extend(s, c, today, cal, policy)]
@@ -112,16 +114,14 @@ def _running(s: ProjectState, code: str, today: dt.date, verb: str) -> RunningSt
     return run
 
 
-def _in_clock_order(run: RunningStage, today: dt.date, verb: str) -> None:
-    """Refuse a command dated before the last change of the stage's clock (its suspension or resumption).
+def _after_resumption(run: RunningStage, today: dt.date, verb: str) -> None:
+    """Refuse a command dated before the day the stage's clock last resumed.
 
-    A stage's clock history is kept in date order, so that each suspended day is counted once: a
-    pass, return or resumption before the day the clock stopped would resume it before it stopped,
-    and a suspension before the last resumption would count the earlier suspension's days again.
+    Only the total of a stage's earlier suspensions is kept, counted up to that day: a suspension
+    dated before it would count some of those days again, and a pass or return dated before it would
+    subtract suspended days that came after the stage ended. (A pass or return dated before the day
+    a still-running suspension began is a late report, and fine: the suspension counts 0 days.)
     """
-    if run.suspended_on is not None and today < run.suspended_on:
-        raise rule(f"stage {run.stage} cannot {verb} on {today}: its clock stopped on {run.suspended_on}",
-                   field="occurred_at")
     if run.resumed_on is not None and today < run.resumed_on:
         raise rule(f"stage {run.stage} cannot {verb} on {today}: its clock resumed on {run.resumed_on}",
                    field="occurred_at")
@@ -161,7 +161,7 @@ def _pass(s: ProjectState, c: cmd.PassStage, today: dt.date, cal: WorkingCalenda
     out: list[ev.DomainEvent] = []
     for code in group:
         run = _running(s, code, today, "pass")
-        _in_clock_order(run, today, "pass")
+        _after_resumption(run, today, "pass")
         for req in policy.stages[code].requires:
             if req in s.passed or req in group:
                 continue

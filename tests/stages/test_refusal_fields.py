@@ -81,8 +81,6 @@ CASES = [
     # passing and returning
     case("not open", (received(),), cmd.PassStage(stage=SITE), "2026-03-02", "rule_violation", "stage"),
     case("before it opened", OPEN, cmd.PassStage(stage=SITE), "2026-09-25", "rule_violation", "occurred_at"),
-    case("before the clock stopped", SUSPENDED, cmd.PassStage(stage=SITE), "2026-09-28", "rule_violation",
-         "occurred_at"),
     case("before the clock resumed", RESUMED, cmd.PassStage(stage=SITE), "2026-10-08", "rule_violation",
          "occurred_at"),
     case("document of another kind", OPEN, cmd.PassStage(stage=SITE, document=Document(kind="rural_planning_permit")),
@@ -95,7 +93,7 @@ CASES = [
          cmd.PassStage(stage="land_use_approval"), "2026-03-20", "rule_violation", "stage"),
     case("return without a reason", OPEN, cmd.ReturnStage(stage=SITE, reason=" "), "2026-09-29", "invalid_field",
          "reason"),
-    case("return before the clock stopped", SUSPENDED, cmd.ReturnStage(stage=SITE, reason="x"), "2026-09-28",
+    case("return before the clock resumed", RESUMED, cmd.ReturnStage(stage=SITE, reason="x"), "2026-10-08",
          "rule_violation", "occurred_at"),
     # the clock
     case("already suspended", SUSPENDED, cmd.SuspendClock(stage=SITE, reason="public_notice"), "2026-09-30",
