@@ -153,7 +153,12 @@ class Scheduler:
     async def _recover(self, claimed: list[Claimed]) -> None:
         """A lease expired (its holder died between claim and settle): resend only what the log lacks."""
         for c in claimed:
-            loaded = await self.log.load_project(c.item.project_id)
+            try:
+                loaded = await self.log.load_project(c.item.project_id)
+            except Exception as err:  # e.g. NATS unreachable: the row stays claimed; a later round checks again
+                log.warning("alert %s: lease expired, but its project's history cannot be read (%r): "
+                            "left for a later round", c.item.alert_key, err)
+                continue
             state = recorded_keys(loaded).get(c.item.alert_key)
             worker = self.workers.get(c.target)
             if state is not None and worker is not None:
@@ -169,7 +174,12 @@ class Scheduler:
         while True:
             self._wake.clear()
             if self._renew_at is None or self.clock.now() >= self._renew_at:
-                await self.renew()
+                try:
+                    await self.renew()
+                except (OSError, asyncpg.PostgresError) as err:  # soon again: a lease lasts three renewals
+                    self._renew_at = self.clock.now() + dt.timedelta(seconds=min(5.0, self.lease / 30))
+                    log.warning("could not extend the leases of %d held alerts (%r); trying again shortly",
+                                len(self.held()), err)
             claimed = await self.tick()
             self.ticks += 1
             renew_in = (self._renew_at - self.clock.now()).total_seconds() if self._renew_at else SAFETY_WAKE_S

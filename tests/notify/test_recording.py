@@ -140,3 +140,42 @@ async def test_another_replica_leaves_alone_an_alert_whose_record_waits_longer_t
         await eventually(sent, within=20, what="the yellow alert recorded once appends work again")
     assert [type(e) for e in await alert_events(log, "P1")] == [ev.AlertSent]
     assert len(receivers.got) == 1
+
+
+class _LoadsFail:
+    """The event log, except that loading a project's history times out (NATS unreachable from this replica)."""
+
+    def __init__(self, log: EventLog) -> None:
+        self.log = log
+
+    async def load_project(self, project_id: str) -> None:
+        raise nats.errors.TimeoutError
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.log, name)
+
+
+async def test_a_replica_that_cannot_read_the_log_leaves_an_expired_lease_for_later_and_goes_on(
+        log: EventLog, replica: Replica, receivers: Receivers, db: asyncpg.Connection, schema: str) -> None:
+    # Lease recovery checks the log before resending; when the log cannot be read, the alert is left
+    # claimed for a later round (its lease runs out again) and the scheduler goes on, instead of dying.
+    await append(log, "P1", received(), opened())
+    clock = ManualClock(START)
+    async with replica(hook_only(receivers, lease=LEASE), clock) as n:
+        await caught_up(n, log)
+        await db.execute(f"UPDATE {schema}.alerts SET state = 'sending', claimed_by = 'notify-dead', "
+                         "claimed_until = $1 WHERE level = 'yellow'", YELLOW - dt.timedelta(seconds=1))
+        n.scheduler.log = cast(EventLog, _LoadsFail(log))
+        clock.set(YELLOW)  # a dead replica's lease has run out: recover it
+        await settled(n, idle=False)
+        await settled(n, idle=False)  # and the scheduler is still running after it
+        row = await db.fetchrow(f"SELECT state, claimed_by FROM {schema}.alerts WHERE level = 'yellow'")
+        assert row is not None and (row["state"], row["claimed_by"]) == ("sending", n.scheduler.me)
+        assert receivers.got == [], "not sent while the log could not say whether it was sent before"
+        n.scheduler.log = log
+        clock.set(YELLOW + dt.timedelta(seconds=LEASE + 1))  # the lease runs out again; now the log is readable
+
+        async def sent() -> bool:
+            return bool(await db.fetchval(f"SELECT state FROM {schema}.alerts WHERE level = 'yellow'") == "sent")
+        await eventually(sent, within=20, what="the alert sent and recorded once the log is readable")
+    assert len(receivers.got) == 1
