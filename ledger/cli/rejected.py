@@ -10,6 +10,7 @@ import json
 import nats.errors
 
 from ledger.cli.common import CliError, Subparsers
+from ledger.clock import BUREAU_TZ
 from ledger.natsconn import connect, operator_identity
 from ledger.rejected import RejectedEntry, read_rejected
 from ledger.settings import Settings, load_settings
@@ -20,14 +21,16 @@ def _time(text: str) -> dt.datetime:
         value = dt.datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not an ISO 8601 time (e.g. 2026-03-01T08:00+08:00)") from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    # Like --as-of elsewhere: a time without an offset is the bureau's (+08:00); a date is its start.
+    return value if value.tzinfo else value.replace(tzinfo=BUREAU_TZ)
 
 
 def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "rejected",
         help="list rejected submissions (source, time, code, field, message, raw bytes)",
-        description="Reads the append-only rejected stream. Times without an offset are UTC.",
+        description="Reads the append-only rejected stream. A time without an offset is +08:00 (the bureau's); "
+                    "a date means from the start of that day.",
     )
     parser.add_argument("--source", default=None, help="only this publishing system")
     parser.add_argument("--since", type=_time, default=None, help="only entries recorded at or after this time")

@@ -25,7 +25,7 @@ def chromium() -> str:
     return ensure_chromium()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # Chromium stops with this module, not at the end of the run
 async def browser(chromium: str) -> AsyncIterator[Browser]:
     async with async_playwright() as pw:
         b = await pw.chromium.launch(executable_path=chromium, headless=True, args=ARGS)

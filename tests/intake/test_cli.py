@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import os
 import sys
@@ -11,6 +12,8 @@ from pathlib import Path
 from nats.aio.client import Client as NATS
 
 from contracts.subjects import Subjects
+from ledger.cli.rejected import _time
+from ledger.clock import BUREAU_TZ
 from services.intake.app import Running
 from tests.intake import builders as b
 from tests.intake.conftest import SOURCES, AuthServer
@@ -54,3 +57,9 @@ async def test_submit_prints_the_receipt_and_rejected_lists_refusals(
     assert code == 0 and out == ""
     code, out, _ = await ledger(env, "rejected", "--source", "landsys")
     assert "invalid_field [$.project_id]" in out
+
+
+def test_rejected_since_reads_times_without_an_offset_in_the_bureaus_zone_like_as_of() -> None:
+    assert _time("2026-03-01T08:00") == dt.datetime(2026, 3, 1, 0, 0, tzinfo=dt.UTC)
+    assert _time("2026-03-01") == dt.datetime(2026, 3, 1, tzinfo=BUREAU_TZ)
+    assert _time("2026-03-01T08:00Z") == dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
