@@ -14,7 +14,7 @@ import nats.errors
 
 from contracts import events as ev
 from contracts.envelope import Commit
-from ledger.eventlog import AppendResult, EventLog
+from ledger.eventlog import AppendResult, EventLog, Loaded
 from tests.notify.conftest import ManualClock, Replica, hook_only
 from tests.notify.history import append, opened, received
 from tests.notify.receivers import Receivers
@@ -24,19 +24,25 @@ from tests.waiting import eventually
 LEASE = 60.0
 
 
-class _AppendsTimeOut:
+class _FaultyLog:
     """The event log, except that appends time out while `down` (NATS unreachable) and for the first `times`
-    (or fail with `error`)."""
+    (or fail with `error`), and loading a project's history times out while `loads_down`."""
 
     def __init__(self, log: EventLog, *, down: bool = False, times: int = 0,
-                 error: type[Exception] = nats.errors.TimeoutError) -> None:
+                 error: type[Exception] = nats.errors.TimeoutError, loads_down: bool = False) -> None:
         self.log, self.down, self.times, self.failed, self.error = log, down, times, 0, error
+        self.loads_down = loads_down
 
     async def append(self, commit: Commit, *, expected_version: int) -> AppendResult:
         if self.down or self.failed < self.times:
             self.failed += 1
             raise self.error
         return await self.log.append(commit, expected_version=expected_version)
+
+    async def load_project(self, project_id: str) -> Loaded:
+        if self.loads_down:
+            raise nats.errors.TimeoutError
+        return await self.log.load_project(project_id)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.log, name)
@@ -47,7 +53,7 @@ async def test_an_alert_whose_record_cannot_be_appended_for_a_while_is_recorded_
     await append(log, "P1", received(), opened())
     clock = ManualClock(START)
     async with replica(hook_only(receivers, lease=LEASE), clock) as n:
-        unreachable = _AppendsTimeOut(n.recorder.log, down=True)
+        unreachable = _FaultyLog(n.recorder.log, down=True)
         n.recorder.log = cast(EventLog, unreachable)  # duck-typed: append here, everything else delegated
         await caught_up(n, log)
         clock.set(YELLOW)
@@ -73,7 +79,7 @@ async def test_a_stop_right_after_a_delivery_still_puts_it_on_the_record(
     await append(log, "P1", received(), opened())
     clock = ManualClock(START)
     async with replica(hook_only(receivers, lease=LEASE), clock) as n:
-        slow = _AppendsTimeOut(n.recorder.log, times=1)  # the record is still on its way when the stop comes
+        slow = _FaultyLog(n.recorder.log, times=1)  # the record is still on its way when the stop comes
         n.recorder.log = cast(EventLog, slow)
         await caught_up(n, log)
         clock.set(YELLOW)
@@ -92,7 +98,7 @@ async def test_an_append_that_fails_for_good_is_left_to_lease_recovery_not_held(
     await append(log, "P1", received(), opened())
     clock = ManualClock(START)
     async with replica(hook_only(receivers, lease=LEASE), clock) as n:
-        refused = _AppendsTimeOut(n.recorder.log, down=True, error=nats.errors.MaxPayloadError)
+        refused = _FaultyLog(n.recorder.log, down=True, error=nats.errors.MaxPayloadError)
         n.recorder.log = cast(EventLog, refused)
         await caught_up(n, log)
         clock.set(YELLOW)
@@ -113,7 +119,7 @@ async def test_another_replica_leaves_alone_an_alert_whose_record_waits_longer_t
     clock = ManualClock(START)
     config = hook_only(receivers, lease=LEASE)
     async with replica(config, clock) as a, replica(config, clock) as b:
-        unreachable = [_AppendsTimeOut(n.recorder.log, down=True) for n in (a, b)]
+        unreachable = [_FaultyLog(n.recorder.log, down=True) for n in (a, b)]
         for n, log_down in zip((a, b), unreachable, strict=True):
             n.recorder.log = cast(EventLog, log_down)  # whichever replica claims the alert cannot record it
         await caught_up(a, log)
@@ -142,19 +148,6 @@ async def test_another_replica_leaves_alone_an_alert_whose_record_waits_longer_t
     assert len(receivers.got) == 1
 
 
-class _LoadsFail:
-    """The event log, except that loading a project's history times out (NATS unreachable from this replica)."""
-
-    def __init__(self, log: EventLog) -> None:
-        self.log = log
-
-    async def load_project(self, project_id: str) -> None:
-        raise nats.errors.TimeoutError
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.log, name)
-
-
 async def test_a_replica_that_cannot_read_the_log_leaves_an_expired_lease_for_later_and_goes_on(
         log: EventLog, replica: Replica, receivers: Receivers, db: asyncpg.Connection, schema: str) -> None:
     # Lease recovery checks the log before resending; when the log cannot be read, the alert is left
@@ -165,7 +158,7 @@ async def test_a_replica_that_cannot_read_the_log_leaves_an_expired_lease_for_la
         await caught_up(n, log)
         await db.execute(f"UPDATE {schema}.alerts SET state = 'sending', claimed_by = 'notify-dead', "
                          "claimed_until = $1 WHERE level = 'yellow'", YELLOW - dt.timedelta(seconds=1))
-        n.scheduler.log = cast(EventLog, _LoadsFail(log))
+        n.scheduler.log = cast(EventLog, _FaultyLog(log, loads_down=True))
         clock.set(YELLOW)  # a dead replica's lease has run out: recover it
         await settled(n, idle=False)
         await settled(n, idle=False)  # and the scheduler is still running after it
