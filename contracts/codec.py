@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 import msgspec
 
@@ -52,3 +53,20 @@ def decode_submission(body: bytes) -> Submission:
 def decode_receipt(body: bytes) -> Accepted | Rejected:
     receipt: Accepted | Rejected = receipt_decoder.decode(body)
     return receipt
+
+
+_AT = re.compile(r"^(?P<what>.*?) - at `\$(?P<path>[^`]*)`$", re.S)
+_MISSING = re.compile(r"^Object missing required field `(?P<name>[^`]+)`$")
+
+
+def error_location(message: str) -> tuple[str, str]:
+    """A msgspec decode error's message as (problem, JSON path of the offending field): "Expected `str`,
+    got `int` - at `$.command.stage`" → ("Expected `str`, got `int`", "$.command.stage"). A missing
+    required field is named in the path ("$.actor", "required field `actor` is missing"); the path is
+    "$" (the document as a whole) when msgspec names none."""
+    m = _AT.match(message)
+    what, path = (m["what"], f"${m['path']}") if m else (message, "$")
+    missing = _MISSING.match(what)
+    if missing:
+        return f"required field `{missing['name']}` is missing", f"{path}.{missing['name']}"
+    return what, path

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 import msgspec
 
+from contracts.codec import error_location
 from contracts.commands import Submission
 from contracts.receipts import Rejected
 
@@ -17,8 +16,6 @@ WHOLE = "$"
 TOO_DEEP = "not accepted JSON: arrays or objects are nested too deeply"
 _decoder = msgspec.json.Decoder(Submission)
 _loose = msgspec.json.Decoder(dict[str, object])
-_AT = re.compile(r"^(?P<what>.*?) - at `\$(?P<path>[^`]*)`$", re.S)
-_MISSING = re.compile(r"^Object missing required field `(?P<name>[^`]+)`$")
 
 
 def parse(raw: bytes, *, max_bytes: int = MAX_BYTES) -> Submission | Rejected:
@@ -38,27 +35,16 @@ def parse(raw: bytes, *, max_bytes: int = MAX_BYTES) -> Submission | Rejected:
 
 def _invalid(text: str, raw: bytes) -> Rejected:
     key, project = _identity(raw)
-    m = _AT.match(text)
-    what, path = (m["what"], m["path"]) if m else (text, "")
-    if path == "" and what.startswith("Expected `object`"):
+    what, field = error_location(text)
+    if field == WHOLE and what.startswith("Expected `object`"):
         return Rejected(code="malformed", message=f"the message must be a JSON object: {text}", field=WHOLE)
-    field = _field(path)
-    missing = _MISSING.match(what)
-    if missing:
-        field = f"{field or '$'}.{missing['name']}"
-        what = f"required field `{missing['name']}` is missing"
     return Rejected(
         code="invalid_field",
-        message=f"{field or 'message'}: {what}",
-        field=field or WHOLE,
+        message=f"{field if field != WHOLE else 'message'}: {what}",
+        field=field,
         idempotency_key=key,
         project_id=project,
     )
-
-
-def _field(path: str) -> str:
-    """msgspec's path after `$` (`.command.stage`) → the contract's JSON path `$.command.stage`."""
-    return f"${path}" if path else ""
 
 
 def _identity(raw: bytes) -> tuple[str | None, str | None]:

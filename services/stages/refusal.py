@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
-
 import msgspec
 
+from contracts.codec import error_location
+from contracts.commands import Submission
 from contracts.receipts import ErrorCode
 
 # Fields of the submission itself; every other field the domain names is a field of its command.
-SUBMISSION_FIELDS = ("project_id", "occurred_at", "idempotency_key", "actor", "command")
-_AT = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+SUBMISSION_FIELDS = frozenset(f.encode_name for f in msgspec.structs.fields(Submission))
 
 
 class Refused(Exception):
@@ -53,8 +52,7 @@ def decode_error_path(err: msgspec.DecodeError) -> str:
 
     The request wraps the publisher's submission in `submission`; its paths are given without that wrapper.
     """
-    m = _AT.search(str(err))
-    path = f"${m['path']}" if m else "$"
+    _, path = error_location(str(err))
     if path == "$.submission" or path.startswith(("$.submission.", "$.submission[")):
         return "$" + path.removeprefix("$.submission")
     return path

@@ -181,6 +181,10 @@ def test_a_workflow_request_that_does_not_decode_names_the_path_in_the_submissio
     with pytest.raises(msgspec.DecodeError) as info:
         workflow_decoder.decode(msgspec.json.encode(raw))
     assert decode_error_path(info.value) == "$.command.stage"
+    del raw["submission"]["command"]["stage"]  # a missing field is named, not only the object that lacks it
+    with pytest.raises(msgspec.DecodeError) as info:
+        workflow_decoder.decode(msgspec.json.encode(raw))
+    assert decode_error_path(info.value) == "$.command.stage"
     with pytest.raises(msgspec.DecodeError) as info:
         workflow_decoder.decode(b"not json")
     assert decode_error_path(info.value) == "$"
