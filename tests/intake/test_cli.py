@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
-import os
-import sys
 from pathlib import Path
 
 from nats.aio.client import Client as NATS
@@ -15,18 +12,9 @@ from contracts.subjects import Subjects
 from ledger.cli.rejected import _time
 from ledger.clock import BUREAU_TZ
 from services.intake.app import Running
+from tests.cli import ledger_cli
 from tests.intake import builders as b
 from tests.intake.conftest import SOURCES, AuthServer
-
-
-async def ledger(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ledger.cli", *args, env={**os.environ, **env},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 30)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
 
 
 async def test_submit_prints_the_receipt_and_rejected_lists_refusals(
@@ -40,22 +28,22 @@ async def test_submit_prints_the_receipt_and_rejected_lists_refusals(
     good.write_bytes(b.raw(b.submit_app("C-1")))
     bad.write_bytes(b"{\"project_id\": 5}")
 
-    code, out, _ = await ledger(env, "submit", "--source", "window", str(good))
+    code, out, _ = await ledger_cli(env, "submit", "--source", "window", str(good))
     assert code == 0 and json.loads(out)["status"] == "accepted"
-    code, out, _ = await ledger(env, "submit", "--source", "landsys", str(bad))
+    code, out, _ = await ledger_cli(env, "submit", "--source", "landsys", str(bad))
     assert code == 1 and json.loads(out)["code"] == "invalid_field"
-    code, _, err = await ledger(env, "submit", "--source", "nobody", str(good))
+    code, _, err = await ledger_cli(env, "submit", "--source", "nobody", str(good))
     assert code == 1 and "not in" in err
 
-    code, out, _ = await ledger(env, "rejected", "--json")
+    code, out, _ = await ledger_cli(env, "rejected", "--json")
     rows = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and [(r["source"], r["code"], r["raw"]) for r in rows] == [
         ("landsys", "invalid_field", '{"project_id": 5}')]
-    code, out, _ = await ledger(env, "rejected", "--source", "window")
+    code, out, _ = await ledger_cli(env, "rejected", "--source", "window")
     assert code == 0 and out == ""
-    code, out, _ = await ledger(env, "rejected", "--since", "2999-01-01T00:00:00Z")
+    code, out, _ = await ledger_cli(env, "rejected", "--since", "2999-01-01T00:00:00Z")
     assert code == 0 and out == ""
-    code, out, _ = await ledger(env, "rejected", "--source", "landsys")
+    code, out, _ = await ledger_cli(env, "rejected", "--source", "landsys")
     assert "invalid_field [$.project_id]" in out
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import asyncpg
@@ -19,6 +17,7 @@ from ledger.logtime import from_unix_nanos
 from ledger.projection import query
 from ledger.projection.asof import parse_as_of
 from ledger.projection.build import as_of_filter, build
+from tests.cli import ledger_cli
 from tests.projections.workload import append_all, commits
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -92,23 +91,20 @@ async def test_the_cli_read_as_of_a_date_includes_what_was_recorded_on_that_day(
     env = {**os.environ, "LEDGER_NATS_URL": nats_url, "LEDGER_DATABASE_URL": ledger_db,
            "LEDGER_PREFIX": log.subjects.prefix, "LEDGER_DATA_DIR": str(tmp_path)}
 
-    def ledger(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "ledger.cli", *args], env=env, capture_output=True, text=True,
-                              timeout=60, check=False)
-
     said = f"as of {day} end of day (before {day + dt.timedelta(days=1)}T00:00:00+08:00), by recorded time"
-    shown = ledger("show", pid, "--as-of", day.isoformat(), "--json")
+    shown = await ledger_cli(env, "show", pid, "--as-of", day.isoformat(), "--json")
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["version"] == everything.version
     assert said in shown.stderr
-    human = ledger("show", pid, "--as-of", day.isoformat())
+    human = await ledger_cli(env, "show", pid, "--as-of", day.isoformat())
     assert human.returncode == 0 and human.stdout.startswith(said), human.stdout + human.stderr
     first = await log.get(1)
     assert first is not None
-    before = ledger("show", pid, "--as-of", (local_date(first.recorded_at) - dt.timedelta(days=1)).isoformat())
+    day_before = local_date(first.recorded_at) - dt.timedelta(days=1)
+    before = await ledger_cli(env, "show", pid, "--as-of", day_before.isoformat())
     assert before.returncode == 1 and "not in the ledger as of" in before.stderr
 
-    replay = ledger("replay", "--as-of", day.isoformat(), "--into", "audit_day")
+    replay = await ledger_cli(env, "replay", "--as-of", day.isoformat(), "--into", "audit_day")
     assert replay.returncode == 0, replay.stderr
     assert said in replay.stderr
     full = await build(conn, log, name="audit_all", switch=False)

@@ -6,8 +6,6 @@ import asyncio
 import datetime as dt
 import itertools
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import asyncpg
@@ -16,6 +14,7 @@ from ledger.eventlog import EventLog
 from ledger.projection import query
 from ledger.projection.build import build
 from ledger.projection.certificate import certificate
+from tests.cli import ledger_cli
 from tests.projections.live import caught_up, live_projector
 from tests.projections.proc import applied_seq
 from tests.projections.workload import append_all, commits
@@ -92,13 +91,9 @@ async def test_the_replay_cli_prints_equal_certificates_when_nothing_changed(
     env = {**os.environ, "LEDGER_NATS_URL": nats_url, "LEDGER_DATABASE_URL": ledger_db,
            "LEDGER_PREFIX": log.subjects.prefix, "LEDGER_DATA_DIR": str(tmp_path)}
 
-    def ledger(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "ledger.cli", *args], env=env, capture_output=True, text=True,
-                              timeout=60, check=False)
-
-    first = ledger("replay")
+    first = await ledger_cli(env, "replay")
     assert first.returncode == 0, first.stderr
-    second = ledger("replay")
+    second = await ledger_cli(env, "replay")
     assert second.returncode == 0, second.stderr
     assert "events/s" in second.stderr and "ETA" in second.stderr
     new, prev = (line.split()[-1] for line in second.stdout.splitlines()[:2])
@@ -107,16 +102,16 @@ async def test_the_replay_cli_prints_equal_certificates_when_nothing_changed(
     db = await asyncpg.connect(ledger_db)
     pid = str(await db.fetchval("SELECT id FROM ledger.projects ORDER BY version DESC LIMIT 1"))
     await db.close()
-    shown = ledger("show", pid)
+    shown = await ledger_cli(env, "show", pid)
     assert shown.returncode == 0 and pid in shown.stdout, shown.stderr
-    history = ledger("history", pid)
+    history = await ledger_cli(env, "history", pid)
     assert history.returncode == 0 and "ApplicationReceived" in history.stdout and "via" in history.stdout
-    verified = ledger("verify")
+    verified = await ledger_cli(env, "verify")
     assert verified.returncode == 0 and "ok" in verified.stdout, verified.stdout + verified.stderr
-    assert ledger("export", str(tmp_path / "x")).returncode == 0
-    offline = ledger("verify", "--export", str(tmp_path / "x"))
+    assert (await ledger_cli(env, "export", str(tmp_path / "x"))).returncode == 0
+    offline = await ledger_cli(env, "verify", "--export", str(tmp_path / "x"))
     assert offline.returncode == 0, offline.stdout
-    missing = ledger("show", "NOPE")
+    missing = await ledger_cli(env, "show", "NOPE")
     assert missing.returncode == 1 and "not in the ledger" in missing.stderr
 
 
