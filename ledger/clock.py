@@ -35,6 +35,11 @@ class FixedClock:
         self.at = self.at + delta
 
 
+def in_bureau_zone(at: dt.datetime) -> dt.datetime:
+    """An operator's time as an instant: without an offset it is the bureau's (Asia/Shanghai) time."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=BUREAU_TZ)
+
+
 def local_date(at: dt.datetime) -> dt.date:
     """The bureau's calendar date (Asia/Shanghai) of an instant."""
     return at.astimezone(BUREAU_TZ).date()

@@ -30,7 +30,6 @@ import os
 import struct
 import sys
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import msgspec
 import nats
@@ -41,6 +40,7 @@ from nats.js import api
 from contracts.codec import decode_commit
 from contracts.envelope import Recorded
 from ledger.logtime import ack_fields, from_unix_nanos
+from ledger.settings import redact
 
 if TYPE_CHECKING:
     from ledger.eventlog import EventLog
@@ -206,8 +206,8 @@ async def pump(stream: str, from_seq: int, until_seq: int, frame_size: int) -> N
         raise BrokenPipeError("the parent went away")
     if not done.is_set():
         why = "; ".join(dict.fromkeys(errors)) or "closed"
-        where = urlsplit(url)._replace(netloc=urlsplit(url).netloc.rpartition("@")[2]).geturl()  # no credentials
-        raise LostConnection(f"lost its connection to NATS at {where} after sequence {last} of {until_seq} ({why})")
+        raise LostConnection(f"lost its connection to NATS at {redact(url)} after sequence {last} of {until_seq} "
+                             f"({why})")
     with contextlib.suppress(NatsError):  # everything was written: a connection closing now changes nothing
         await sub.unsubscribe()
     await nc.close()

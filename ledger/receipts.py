@@ -37,3 +37,8 @@ def judge(original_hash: str, original: Accepted, submission: Submission, digest
         idempotency_key=submission.idempotency_key,
         project_id=submission.project_id,
     )
+
+
+def judge_record(record: Recorded, submission: Submission, digest: str) -> Accepted | Rejected:
+    """`judge` against a commit already in the log: its original receipt, or a conflict."""
+    return judge(record.commit.submission_hash, receipt_of(record, duplicate=False), submission, digest)

@@ -10,7 +10,7 @@ import json
 import nats.errors
 
 from ledger.cli.common import CliError, Subparsers
-from ledger.clock import BUREAU_TZ
+from ledger.clock import in_bureau_zone
 from ledger.natsconn import connect, operator_identity
 from ledger.rejected import RejectedEntry, read_rejected
 from ledger.settings import Settings, load_settings
@@ -21,8 +21,7 @@ def _time(text: str) -> dt.datetime:
         value = dt.datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not an ISO 8601 time (e.g. 2026-03-01T08:00+08:00)") from None
-    # Like --as-of elsewhere: a time without an offset is the bureau's (+08:00); a date is its start.
-    return value if value.tzinfo else value.replace(tzinfo=BUREAU_TZ)
+    return in_bureau_zone(value)  # like --as-of elsewhere; a date alone is its start here
 
 
 def register(subparsers: Subparsers) -> None:

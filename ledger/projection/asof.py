@@ -14,7 +14,7 @@ import datetime as dt
 
 import msgspec
 
-from ledger.clock import BUREAU_TZ
+from ledger.clock import BUREAU_TZ, in_bureau_zone
 
 _TICK = dt.timedelta(microseconds=1)  # the finest step of every time in the log and the catalog
 
@@ -49,4 +49,4 @@ def parse_as_of(raw: str) -> AsOf:
     except ValueError:
         raise ValueError(f"'{raw}' is not a date like 2026-03-01 (the whole day, +08:00) "
                          "or a time like 2026-03-01T09:30:00+08:00") from None
-    return AsOf(at=at.replace(tzinfo=BUREAU_TZ) if at.tzinfo is None else at)
+    return AsOf(at=in_bureau_zone(at))

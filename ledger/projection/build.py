@@ -110,7 +110,7 @@ async def _fill(conn: asyncpg.Connection, log: EventLog, schema: str, *, as_of: 
         while (end := await log.last_seq()) > projector.applied:  # catch up with what landed meanwhile
             await projector.run(until_seq=end, progress=progress)
         previous = await catalog.switch_live(conn, schema)
-        _, in_use = await catalog.drop_old_builds(conn, keep={schema} | ({previous} if previous else set()))
+        in_use = await catalog.drop_old_builds(conn, keep={schema} | ({previous} if previous else set()))
     cert = await certificate(conn, schema)
     await catalog.finish_build(conn, schema, cert)
     return Built(schema=schema, applied_seq=projector.applied, events=projector.events, certificate=cert,

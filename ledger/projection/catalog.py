@@ -195,13 +195,12 @@ async def release_target(conn: asyncpg.Connection, schema: str) -> None:
     await conn.execute("SELECT pg_advisory_unlock_shared(hashtext($1))", _target_lock(schema))
 
 
-async def drop_old_builds(conn: asyncpg.Connection, *, keep: set[str]) -> tuple[list[str], list[str]]:
+async def drop_old_builds(conn: asyncpg.Connection, *, keep: set[str]) -> list[str]:
     """Drop live-kind builds not in `keep` (audit as-of builds are kept until dropped by hand).
 
     A build the live projector still claims (hold_target) is not dropped: it moves off it at its next
-    write, and a later replay drops it then. Returns (dropped, in use)."""
+    write, and a later replay drops it then. Returns the builds kept because they are in use."""
     rows = await conn.fetch("SELECT name FROM ledger_meta.builds WHERE kind = 'live' AND status <> 'dropped'")
-    dropped: list[str] = []
     in_use: list[str] = []
     for row in rows:
         name = str(row["name"])
@@ -213,5 +212,4 @@ async def drop_old_builds(conn: asyncpg.Connection, *, keep: set[str]) -> tuple[
                 continue
             await conn.execute(f"DROP SCHEMA IF EXISTS {q(name)} CASCADE")
             await conn.execute("UPDATE ledger_meta.builds SET status = 'dropped' WHERE name = $1", name)
-        dropped.append(name)
-    return dropped, in_use
+    return in_use

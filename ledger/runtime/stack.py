@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Mapping, Sequence
-from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 import nats
@@ -17,17 +16,8 @@ from ledger.runtime.dashboard import announce, api_env
 from ledger.runtime.embedded import StartupError, start_nats, start_postgres
 from ledger.runtime.services import ServiceSpec, service_specs
 from ledger.runtime.supervisor import ProcessSpec, Supervisor, emit
-from ledger.settings import Settings
+from ledger.settings import Settings, redact
 from ledger.waits import cancel_and_wait
-
-
-def redact(url: str) -> str:
-    """The URL with its password replaced, for printing."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 async def provision_log(nats_url: str, settings: Settings) -> None:

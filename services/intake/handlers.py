@@ -16,7 +16,7 @@ from ledger.clock import Clock
 from ledger.eventlog import ChainMismatch, ConcurrencyConflict, EventLog, Loaded
 from ledger.ids import submission_hash
 from ledger.natsconn import NATS_TRANSIENT
-from ledger.receipts import judge, receipt_of
+from ledger.receipts import judge, judge_record
 from services.intake import domain
 from services.intake.idempotency import build_commit, find_in
 from services.intake.ports import Appends, Freshness, Keys, ReceiptLog, RejectedLog, Stages, Unavailable
@@ -110,7 +110,7 @@ async def _append(sub: Submission, source: str, digest: str, ports: Ports, first
         loaded = first if attempt == 0 and first is not None else await ports.log.load_project(sub.project_id)
         earlier = find_in(loaded, source, sub.idempotency_key)
         if earlier is not None:
-            return judge(earlier.commit.submission_hash, receipt_of(earlier, duplicate=False), sub, digest)
+            return judge_record(earlier, sub, digest)
         decision = domain.decide(sub, domain.fold(r.commit for r in loaded.records))
         if isinstance(decision, Rejected):
             return decision
@@ -122,7 +122,7 @@ async def _append(sub: Submission, source: str, digest: str, ports: Ports, first
         if done.duplicate:  # the msg-id was seen: possibly the same key on another project
             original = await ports.log.get(done.seq)
             if original is not None:
-                return judge(original.commit.submission_hash, receipt_of(original, duplicate=False), sub, digest)
+                return judge_record(original, sub, digest)
         return Accepted(idempotency_key=sub.idempotency_key, project_id=sub.project_id,
                         event_ids=[e.event_id for e in commit.events], project_version=done.seq,
                         commit_hash=done.hash)

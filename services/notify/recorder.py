@@ -32,9 +32,8 @@ log = logging.getLogger("notify.recorder")
 SOURCE = "notify"
 _NAMESPACE = uuid.UUID("0b6f3a52-1d8e-4c55-9a7e-5b1f4c2d9e11")
 RETRY_FIRST_S, RETRY_MAX_S = 0.5, 10.0  # backoff before an outcome whose append failed is queued again
-TRANSIENT = NATS_TRANSIENT
-"""Append failures that pass (NATS unreachable, a leader election): retried; anything else is left to
-lease recovery, which re-checks the log, so that a permanent failure does not hold its keys for ever."""
+# Append failures in NATS_TRANSIENT pass (NATS unreachable, a leader election): retried; anything else is
+# left to lease recovery, which re-checks the log, so that a permanent failure does not hold its keys for ever.
 
 
 def commit_id_for_alerts(project_id: str, keys: list[str]) -> str:
@@ -139,7 +138,7 @@ class Recorder:
         seqs: dict[str, int] = {}
         again: list[Outcome] = []
         for result, (pid, os) in zip(results, by_project.items(), strict=True):
-            if isinstance(result, TRANSIENT):
+            if isinstance(result, NATS_TRANSIENT):
                 log.error("recording %d outcomes of %s failed (%r); trying again in %.1f s", len(os), pid, result,
                           self._retry_in)
                 again.extend(os)
@@ -162,7 +161,7 @@ class Recorder:
         async with self._slots:  # thousands of loads and appends at once only time each other out
             seq: int = await tenacity.AsyncRetrying(
                 stop=tenacity.stop_after_attempt(5), wait=tenacity.wait_exponential(multiplier=0.2, max=5),
-                retry=tenacity.retry_if_exception_type(TRANSIENT),
+                retry=tenacity.retry_if_exception_type(NATS_TRANSIENT),
                 reraise=True)(self._append, project_id, outcomes)
             return seq
 

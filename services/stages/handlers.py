@@ -14,7 +14,7 @@ from ledger.clock import FixedClock
 from ledger.eventlog import ChainMismatch, ConcurrencyConflict, EventLog, Loaded, next_commit
 from ledger.ids import commit_id_for, event_id_for, submission_hash
 from ledger.keyed_lock import KeyedLock
-from ledger.receipts import judge, receipt_of
+from ledger.receipts import judge_record
 from ledger.workdays import UnknownYear
 from services.stages.decide import decide
 from services.stages.evolve import fold
@@ -66,7 +66,7 @@ async def _handle_workflow(request: WorkflowRequest, ports: Ports) -> Accepted |
         loaded = await ports.log.load_project(sub.project_id)
         prior = _prior(loaded, commit_id)
         if prior is not None:
-            return judge(prior.commit.submission_hash, receipt_of(prior, duplicate=False), sub, digest)
+            return judge_record(prior, sub, digest)
         state = fold(_events(loaded))
         try:
             events = decide(state, sub.command, FixedClock(sub.occurred_at), ports.calendar.current, ports.policy)
@@ -89,7 +89,7 @@ async def _handle_workflow(request: WorkflowRequest, ports: Ports) -> Accepted |
         if done.duplicate:  # the msg-id is in the stream already, not in this project: the key used on another
             original = await ports.log.get(done.seq)
             if original is not None:
-                return judge(original.commit.submission_hash, receipt_of(original, duplicate=False), sub, digest)
+                return judge_record(original, sub, digest)
         return Accepted(idempotency_key=key, project_id=pid, event_ids=[e.event_id for e in envelopes],
                         project_version=done.seq,
                         commit_hash=done.hash, duplicate=done.duplicate)
