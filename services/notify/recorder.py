@@ -31,6 +31,7 @@ from services.notify.store import rollback_retry
 log = logging.getLogger("notify.recorder")
 SOURCE = "notify"
 _NAMESPACE = uuid.UUID("0b6f3a52-1d8e-4c55-9a7e-5b1f4c2d9e11")
+APPEND_TRIES = 5  # tries of one project's append in a round, before its outcomes wait for the next
 RETRY_FIRST_S, RETRY_MAX_S = 0.5, 10.0  # backoff before an outcome whose append failed is queued again
 # Append failures in NATS_TRANSIENT pass (NATS unreachable, a leader election): retried; anything else is
 # left to lease recovery, which re-checks the log, so that a permanent failure does not hold its keys for ever.
@@ -160,7 +161,7 @@ class Recorder:
     async def _append_patiently(self, project_id: str, outcomes: list[Outcome]) -> int:
         async with self._slots:  # thousands of loads and appends at once only time each other out
             seq: int = await tenacity.AsyncRetrying(
-                stop=tenacity.stop_after_attempt(5), wait=tenacity.wait_exponential(multiplier=0.2, max=5),
+                stop=tenacity.stop_after_attempt(APPEND_TRIES), wait=tenacity.wait_exponential(multiplier=0.2, max=5),
                 retry=tenacity.retry_if_exception_type(NATS_TRANSIENT),
                 reraise=True)(self._append, project_id, outcomes)
             return seq

@@ -11,6 +11,7 @@ from nats.aio.client import Client as NATS
 from contracts.subjects import Subjects
 from ledger.cli.rejected import _time
 from ledger.clock import BUREAU_TZ
+from ledger.projection.asof import parse_as_of
 from services.intake.app import Running
 from tests.cli import ledger_cli
 from tests.intake import builders as b
@@ -51,3 +52,4 @@ def test_rejected_since_reads_times_without_an_offset_in_the_bureaus_zone_like_a
     assert _time("2026-03-01T08:00") == dt.datetime(2026, 3, 1, 0, 0, tzinfo=dt.UTC)
     assert _time("2026-03-01") == dt.datetime(2026, 3, 1, tzinfo=BUREAU_TZ)
     assert _time("2026-03-01T08:00Z") == dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
+    assert _time("2026-03-01T08:00") == parse_as_of("2026-03-01T08:00").at

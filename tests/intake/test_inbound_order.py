@@ -24,17 +24,23 @@ from tests.intake.conftest import AuthServer, collect_receipts, intake_config, l
 
 class SlowFirstStages:
     """Stands in for stages: leaves each OpenStage's first request unanswered (intake times out and
-    naks it), answers it from then on; a PassStage of a stage not open is refused for good."""
+    naks it), answers it from then on; a PassStage of a stage not open is refused for good. Like stages, it
+    answers a key it has judged with the same receipt again (a redelivery after a reply that came too late
+    on a slow machine is not judged twice)."""
 
     def __init__(self) -> None:
         self.open: set[tuple[str, str]] = set()
         self.ignored: set[str] = set()
         self.judged: list[tuple[str, str]] = []  # (command, code or "accepted") in the order judged
+        self.answers: dict[str, bytes] = {}
 
     async def on_request(self, msg: Msg) -> None:
         sub = workflow_decoder.decode(msg.data).submission
         command = sub.command
         assert isinstance(command, OpenStage | PassStage)
+        if sub.idempotency_key in self.answers:
+            await msg.respond(self.answers[sub.idempotency_key])
+            return
         if isinstance(command, OpenStage) and sub.idempotency_key not in self.ignored:
             self.ignored.add(sub.idempotency_key)
             return
@@ -42,13 +48,15 @@ class SlowFirstStages:
             self.open.add((sub.project_id, command.stage))
         elif (sub.project_id, command.stage) not in self.open:
             self.judged.append((type(command).__name__, "rule_violation"))
-            await msg.respond(encode(Rejected(code="rule_violation", message=f"stage {command.stage} is not open",
-                                              idempotency_key=sub.idempotency_key, project_id=sub.project_id)))
-            return
-        self.judged.append((type(command).__name__, "accepted"))
-        await msg.respond(encode(Accepted(idempotency_key=sub.idempotency_key, project_id=sub.project_id,
-                                          event_ids=[uuid.uuid4().hex], project_version=len(self.judged),
-                                          commit_hash="0" * 64)))
+            answer = encode(Rejected(code="rule_violation", message=f"stage {command.stage} is not open",
+                                     idempotency_key=sub.idempotency_key, project_id=sub.project_id))
+        else:
+            self.judged.append((type(command).__name__, "accepted"))
+            answer = encode(Accepted(idempotency_key=sub.idempotency_key, project_id=sub.project_id,
+                                     event_ids=[uuid.uuid4().hex], project_version=len(self.judged),
+                                     commit_hash="0" * 64))
+        self.answers[sub.idempotency_key] = answer
+        await msg.respond(answer)
 
 
 @pytest.fixture

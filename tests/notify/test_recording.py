@@ -15,6 +15,7 @@ import nats.errors
 from contracts import events as ev
 from contracts.envelope import Commit
 from ledger.eventlog import AppendResult, EventLog, Loaded
+from services.notify.recorder import APPEND_TRIES
 from tests.notify.conftest import ManualClock, Replica, hook_only
 from tests.notify.history import append, opened, received
 from tests.notify.receivers import Receivers
@@ -58,8 +59,8 @@ async def test_an_alert_whose_record_cannot_be_appended_for_a_while_is_recorded_
         await caught_up(n, log)
         clock.set(YELLOW)
 
-        async def tried_again() -> bool:  # the first round gives up after 5 attempts; a 6th is a later round
-            return unreachable.failed > 5
+        async def tried_again() -> bool:  # the first round gives up after APPEND_TRIES; one more is a later round
+            return unreachable.failed > APPEND_TRIES
         await eventually(tried_again, within=20, what="the outcome kept and its append tried again")
         clock.set(YELLOW + dt.timedelta(seconds=LEASE + 1))  # the lease runs out while the record waits
         await settled(n, idle=False)
@@ -79,14 +80,14 @@ async def test_a_stop_right_after_a_delivery_still_puts_it_on_the_record(
     await append(log, "P1", received(), opened())
     clock = ManualClock(START)
     async with replica(hook_only(receivers, lease=LEASE), clock) as n:
-        slow = _FaultyLog(n.recorder.log, times=1)  # the record is still on its way when the stop comes
+        slow = _FaultyLog(n.recorder.log, times=2)  # the record is still on its way when the stop comes
         n.recorder.log = cast(EventLog, slow)
         await caught_up(n, log)
         clock.set(YELLOW)
 
-        async def delivered() -> bool:
-            return slow.failed == 1
-        await eventually(delivered, what="delivered, its first append timed out")
+        async def delivered() -> bool:  # (its retries take ~0.6 s: time enough to stop while it is held)
+            return slow.failed >= 1 and bool(n.recorder.holding)
+        await eventually(delivered, what="delivered, its record held after an append timed out")
     assert len(receivers.got) == 1
     assert [type(e) for e in await alert_events(log, "P1")] == [ev.AlertSent]
 

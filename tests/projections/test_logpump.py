@@ -61,7 +61,8 @@ async def test_a_log_reader_gone_silent_is_stopped_after_its_stall_timeout(
     await append_all(log.nc, log.subjects, commits(8, 3000))
     nc = await nats.connect(netcut.url)
     netcut.hold_after = HOLD_AFTER  # the reader's connection stays open and says nothing more
-    reader = PumpReader(EventLog(nc, log.subjects), stall_timeout=2)
+    # frames of 2000 commits (~1.4 MB): the first is held back whole, so nothing reaches the reader
+    reader = PumpReader(EventLog(nc, log.subjects), stall_timeout=2, frame_size=2000)
     try:
         await reader.start()
         with pytest.raises(PumpError, match="sent nothing for 2s while sequence 1 of 3000 was awaited"):
