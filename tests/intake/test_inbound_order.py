@@ -46,7 +46,7 @@ class SlowFirstStages:
             return
         if isinstance(command, OpenStage):
             self.open.add((sub.project_id, command.stage))
-        elif (sub.project_id, command.stage) not in self.open:
+        if (sub.project_id, command.stage) not in self.open:  # a PassStage of a stage not open
             self.judged.append((type(command).__name__, "rule_violation"))
             answer = encode(Rejected(code="rule_violation", message=f"stage {command.stage} is not open",
                                      idempotency_key=sub.idempotency_key, project_id=sub.project_id))
