@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from contracts.envelope import Recorded
 from contracts.events import CalendarPublished
 from ledger.eventlog import EventLog
-from ledger.workdays import CalendarError, WorkingCalendar
+from ledger.workdays import CalendarError, UnknownYear, WorkingCalendar
 
 log = logging.getLogger("stages.calendar")
+T = TypeVar("T")
 
 
 def apply_published(calendar: WorkingCalendar, recorded: Recorded) -> WorkingCalendar:
@@ -27,24 +31,51 @@ def apply_published(calendar: WorkingCalendar, recorded: Recorded) -> WorkingCal
 
 
 class CalendarSource:
-    """Holds the current calendar; `refresh()` folds in every calendar commit of the log."""
+    """Holds the current calendar; `refresh()` folds in every calendar commit of the log.
+
+    A service learns of a publication from a core NATS notice, which a process that was
+    reconnecting at the time never gets. So whoever meets a year its copy lacks goes through
+    `deciding()`, which asks the log whether that copy is behind before believing the year
+    unpublished. Reads are single-flight: concurrent callers share one read.
+    """
 
     def __init__(self, log_: EventLog, base: WorkingCalendar | None = None) -> None:
         self.log = log_
         self.base = base or WorkingCalendar.default()
         self.current = self.base
-        self._read_at: float | None = None  # monotonic time of the last refresh
+        self.reads = 0  # reads of the log's calendar commits done
+        self._read_at: float | None = None  # monotonic time at which the last successful read began
+        self._reading = asyncio.Lock()
 
-    async def refresh(self, *, unless_younger_than: float = 0.0) -> WorkingCalendar:
-        """Read every calendar commit again; with `unless_younger_than`, not if the last read is that recent."""
-        if self._read_at is not None and time.monotonic() - self._read_at < unless_younger_than:
+    async def refresh(self) -> WorkingCalendar:
+        """Read every calendar commit again — unless a read that began after this call asked is done by
+        the time this one gets its turn: that read saw everything this one would."""
+        asked = time.monotonic()
+        async with self._reading:
+            if self._read_at is None or self._read_at < asked:
+                await self._read()
             return self.current
-        self._read_at = time.monotonic()
+
+    async def deciding(self, decide: Callable[[WorkingCalendar], T], *, unknown: type[Exception] = UnknownYear) -> T:
+        """`decide(current calendar)`; when it raises `unknown` (it met a year the copy in hand lacks), and
+        the log holds a year the copy lacks, read the log's calendar again and decide once more. If the
+        year is unknown still, that `unknown` propagates: the year is really unpublished."""
+        try:
+            return decide(self.current)
+        except unknown:
+            async with self._reading:  # one at a time: who comes after a read finds nothing missing
+                published = {int(year) for year in await self.log.keys("calendar")}
+                if published - set(self.current.known_years):
+                    await self._read()
+        return decide(self.current)
+
+    async def _read(self) -> None:
+        began = time.monotonic()
         calendar = self.base
         records: list[Recorded] = []
         for year in await self.log.keys("calendar"):
             records.extend((await self.log.load("calendar", year)).records)
         for recorded in sorted(records, key=lambda r: r.seq):
             calendar = apply_published(calendar, recorded)
-        self.current = calendar
-        return calendar
+        self.current, self._read_at = calendar, began
+        self.reads += 1

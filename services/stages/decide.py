@@ -11,7 +11,7 @@ from ledger.workdays import UnknownYear, WorkingCalendar
 from services.stages import blockers
 from services.stages.deadlines import clock_resumed, outcome, stage_opened
 from services.stages.policy import Policy, StageDef
-from services.stages.refusal import Refused, invalid, rule
+from services.stages.refusal import CalendarGap, Refused, invalid, rule
 from services.stages.state import ProjectState, RunningStage
 
 
@@ -32,7 +32,7 @@ def decide(
         return _decide(state, command, today, calendar, policy)
     except UnknownYear as e:
         # The due date counted from the command's day falls in a year the calendar does not know yet.
-        raise rule(str(e), field="occurred_at") from e
+        raise CalendarGap(str(e), field="occurred_at") from e
 
 
 def _decide(

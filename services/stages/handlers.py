@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 
 from contracts import events as ev
 from contracts.commands import WorkflowRequest
@@ -15,16 +16,14 @@ from ledger.eventlog import ChainMismatch, ConcurrencyConflict, EventLog, Loaded
 from ledger.ids import commit_id_for, event_id_for, submission_hash
 from ledger.keyed_lock import KeyedLock
 from ledger.receipts import judge_record
-from ledger.workdays import UnknownYear
 from services.stages.decide import decide
 from services.stages.evolve import fold
 from services.stages.policy import Policy
 from services.stages.react import first_stages_of, react
-from services.stages.refusal import Refused, json_path
+from services.stages.refusal import CalendarGap, Refused, json_path
 
 log = logging.getLogger("stages")
 SERVICE_SOURCE = "stages"
-CALENDAR_RECHECK_S = 5.0  # a reaction waiting for an unpublished year reads the calendar at most this often
 
 
 @dataclass(frozen=True)
@@ -68,8 +67,10 @@ async def _handle_workflow(request: WorkflowRequest, ports: Ports) -> Accepted |
         if prior is not None:
             return judge_record(prior, sub, digest)
         state = fold(_events(loaded))
-        try:
-            events = decide(state, sub.command, FixedClock(sub.occurred_at), ports.calendar.current, ports.policy)
+        try:  # a year the calendar in hand lacks is looked up in the log before it is refused (CalendarGap)
+            events = await ports.calendar.deciding(
+                partial(decide, state, sub.command, FixedClock(sub.occurred_at), policy=ports.policy),
+                unknown=CalendarGap)
         except Refused as refused:
             return Rejected(code=refused.code, message=refused.message, field=json_path(refused.field), **ids)
         envelopes = [
@@ -127,14 +128,9 @@ async def _react_once(commit: Commit, envelope: Envelope, commit_id: str, ports:
         if _prior(loaded, commit_id) is not None:
             return 0
         state = fold(_events(loaded))
-        try:
-            events = react(state, event, ports.calendar.current, ports.policy, clock=FixedClock(envelope.occurred_at))
-        except UnknownYear:
-            # This replica may have missed the year's publication (its notice is a core message): read the
-            # calendar again (at most every few seconds however many reactions wait); if the year is still
-            # unpublished, the caller redelivers later.
-            await ports.calendar.refresh(unless_younger_than=CALENDAR_RECHECK_S)
-            events = react(state, event, ports.calendar.current, ports.policy, clock=FixedClock(envelope.occurred_at))
+        # An UnknownYear the log's calendar does not know either propagates: the caller redelivers later.
+        events = await ports.calendar.deciding(
+            partial(react, state, event, policy=ports.policy, clock=FixedClock(envelope.occurred_at)))
         if not events:
             return 0
         envelopes = [

@@ -30,6 +30,14 @@ class Refused(Exception):
         return f"Refused({self.code!r}, {self.message!r}, field={self.field!r})"
 
 
+class CalendarGap(Refused):
+    """A rule_violation for want of a calendar: a date the command needs falls in a year the calendar in
+    hand has no official schedule for. A newer read of the calendar may know that year (CalendarSource.deciding)."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__("rule_violation", message, field=field)
+
+
 def invalid(field: str, message: str) -> Refused:
     return Refused("invalid_field", message, field=field)
 

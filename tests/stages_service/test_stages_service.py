@@ -202,3 +202,25 @@ async def test_a_command_whose_commit_landed_with_other_bytes_is_answered_from_t
     assert sum(r.commit.idempotency_key == "k-cm" for r in (await log.load_project("P-cm")).records) == 1
     landed = (await log.load_project("P-cm")).records[-1]
     assert landed.commit.events[0].actor == "另一副本" and receipt.commit_hash == landed.hash  # the log's answer
+
+
+async def test_a_command_needing_a_year_whose_notice_this_replica_missed_is_decided_with_it(
+        nc: NATS, subjects: Subjects) -> None:
+    # 2027 is published while this replica hears nothing (the notice is a core message: a replica that
+    # was reconnecting misses it). A command whose due date falls in 2027 used to be refused
+    # (rule_violation on occurred_at) until the replica restarted.
+    await provision(nc.jetstream(), subjects)
+    log = EventLog(nc, subjects)
+    await log.append(commit_after(await log.load_project("P-cal"), "P-cal", [received("P-cal", at=AT)]),
+                     expected_version=0)
+    calendar = CalendarSource(log)
+    await calendar.refresh()
+    await log.append(calendar_2027(), expected_version=0)  # no subscriber: the notice goes nowhere
+    ports = Ports(log=log, calendar=calendar, policy=load_policy())
+    late = dt.datetime(2026, 12, 28, 2, 0, tzinfo=dt.UTC)
+    submission = Submission(idempotency_key="k-cal", project_id="P-cal", occurred_at=late, actor="李科员",
+                            command=cmd.OpenStage(stage="site_selection"))
+    receipt = await handle_workflow(WorkflowRequest(source="window", submission=submission, received_at=late), ports)
+    assert isinstance(receipt, Accepted), receipt
+    opened = [e.event for e in (await log.load_project("P-cal")).records[-1].commit.events]
+    assert isinstance(opened[0], ev.StageOpened) and opened[0].due_on.year == 2027

@@ -1,0 +1,69 @@
+"""CalendarSource: a year the calendar in hand lacks is looked up in the log before it is believed unpublished.
+
+A service hears of a publication by a core NATS notice; a process that was reconnecting then never
+hears it. These tests publish a year with no one listening (the missed notice) and check that
+`deciding` still finds it, with one shared read however many callers meet the gap at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+from nats.aio.client import Client as NATS
+
+from contracts.subjects import Subjects
+from ledger.calendar_log import CalendarSource
+from ledger.eventlog import EventLog, provision
+from ledger.workdays import UnknownYear, WorkingCalendar
+from tests.factories import calendar_2027
+
+NEW_YEARS_EVE = dt.date(2026, 12, 31)
+
+
+def first_working_day_of_2027(calendar: WorkingCalendar) -> dt.date:
+    return calendar.add_working_days(NEW_YEARS_EVE, 1)  # raises UnknownYear without 2027's schedule
+
+
+@pytest.fixture
+async def log(nc: NATS, subjects: Subjects) -> EventLog:
+    await provision(nc.jetstream(), subjects)
+    return EventLog(nc, subjects)
+
+
+async def test_a_year_published_while_no_notice_arrived_is_found_in_the_log(log: EventLog) -> None:
+    source = CalendarSource(log)
+    await source.refresh()
+    with pytest.raises(UnknownYear):
+        first_working_day_of_2027(source.current)
+    await log.append(calendar_2027(), expected_version=0)  # published; this process got no notice
+
+    # 1 January 2027 is a holiday in calendar_2027, so the first working day after 31 December is the 4th
+    # (Saturday 2 and Sunday 3 January are weekend days).
+    assert await source.deciding(first_working_day_of_2027) == dt.date(2027, 1, 4)
+    assert source.reads == 2
+
+
+async def test_concurrent_callers_meeting_the_gap_share_one_read(log: EventLog) -> None:
+    await log.append(calendar_2027(), expected_version=0)
+    source = CalendarSource(log)  # not read yet: it holds the shipped calendar, without 2027
+    days = await asyncio.gather(*(source.deciding(first_working_day_of_2027) for _ in range(20)))
+    assert set(days) == {dt.date(2027, 1, 4)}
+    assert source.reads == 1  # one for all twenty
+
+
+async def test_concurrent_refreshes_share_a_read_begun_after_they_asked(log: EventLog) -> None:
+    source = CalendarSource(log)
+    await asyncio.gather(*(source.refresh() for _ in range(10)))
+    # The first read began before the others asked (they may miss what it missed); the next one began
+    # after all of them asked, so it serves them all.
+    assert source.reads == 2
+
+
+async def test_a_year_the_log_lacks_too_is_still_unknown_and_the_calendar_not_read_again(log: EventLog) -> None:
+    source = CalendarSource(log)
+    for _ in range(5):
+        with pytest.raises(UnknownYear, match="2027"):
+            await source.deciding(first_working_day_of_2027)
+    assert source.reads == 0  # the log's calendar keys showed nothing the copy lacks: no read
