@@ -5,9 +5,9 @@ Exit 0 when what the service depends on answers with the service's own identity:
 Postgres (`SELECT 1`), and for the read API its `/readyz`. A dead process ends its container anyway
 (restart policy); this check catches a live process whose dependencies are gone.
 
-For intake it also checks that intake's identity may purge its inbound stream: intake trims the settled part
-of that stream (services/intake/inbound.py), and permissions rendered before it did deny the purge, so the
-stream would only grow until its cap. The probe is a purge that removes nothing (see `_may_trim`).
+Intake's permission to trim its inbound stream is not probed here but by intake itself, once at start-up
+(services/intake/inbound.py, `trim_denied`): a probe that writes (a purge, through Raft in a cluster) has
+no place in a check run every few seconds.
 """
 
 from __future__ import annotations
@@ -17,9 +17,6 @@ import sys
 import urllib.request
 
 import asyncpg
-import nats.errors
-from nats.js import api
-from nats.js.client import JetStreamContext
 
 from ledger.natsconn import connect
 from ledger.settings import Settings, load_settings
@@ -30,20 +27,13 @@ TIMEOUT_S = 3.0
 
 
 async def check(service: str, settings: Settings) -> None:
-    errors: list[str] = []
-
-    async def on_error(err: Exception) -> None:  # a denied publish is told here, not in its reply
-        errors.append(str(err))
-
-    nc = await connect(settings, name=f"health-{service}", reconnect=False, error_cb=on_error)
+    nc = await connect(settings, name=f"health-{service}", reconnect=False)
     try:
         js = nc.jetstream(timeout=TIMEOUT_S)
         await js.account_info()
         if service in DURABLES:
             stream_attr, durable = DURABLES[service]
             await js.consumer_info(getattr(settings.subjects, stream_attr), durable)
-        if service == "intake":
-            await _may_trim(js, settings.subjects.inbound_stream, errors)
     finally:
         await nc.close()
     if settings.database_url is not None and service != "stages":
@@ -55,28 +45,6 @@ async def check(service: str, settings: Settings) -> None:
     if service == "api":
         url = f"http://127.0.0.1:{settings.api_port}/readyz"
         await asyncio.to_thread(urllib.request.urlopen, url, timeout=TIMEOUT_S)
-
-
-async def _may_trim(js: JetStreamContext, stream: str, errors: list[str]) -> None:
-    """Purge `stream` below its first sequence: a purge with `seq` removes only the sequences below it, so this
-    one removes nothing, even if the trimmer moves the first sequence meanwhile. `seq` must be at least 1: the
-    server reads a purge without it (and nats-py leaves out a 0) as "purge everything". A denied purge gets
-    no reply, only an asynchronous permissions violation (in `errors`); a purge that times out without one
-    (a leader election in a cluster) is a plain timeout."""
-    info = await js.stream_info(stream)
-    if info.config.retention == api.RetentionPolicy.WORK_QUEUE:  # an older intake's stream: its acks remove, no trim
-        return
-    try:
-        await js.purge_stream(stream, seq=max(info.state.first_seq, 1))
-    except (TimeoutError, nats.errors.TimeoutError) as err:
-        denied = f"STREAM.PURGE.{stream}".lower()
-        if any("permissions violation" in e.lower() and denied in e.lower() for e in errors):
-            raise PermissionError(f"intake's identity may not purge its inbound stream {stream}, so the settled "
-                                  "submissions are never trimmed and the stream grows until its cap; the NATS "
-                                  "permissions predate trimming: render them again ('ledger provision auth DIR') "
-                                  "and reload every nats-server") from err
-        raise TimeoutError(f"the probe of intake's trim permission (a purge of {stream} that removes nothing) "
-                           "got no answer") from err
 
 
 def main(argv: list[str]) -> int:

@@ -37,7 +37,7 @@ from ledger.waits import cancel_and_wait, until_set_or_ended, within
 from services.intake import streams
 from services.intake.appender import GroupAppender
 from services.intake.handlers import Ports, answer, settle
-from services.intake.inbound import TRIM_EVERY_S, InboundConsumer
+from services.intake.inbound import TRIM_EVERY_S, InboundConsumer, trim_denied
 from services.intake.index import PG_SETTINGS, Indexer, KeyIndex
 from services.intake.requests import RequestServer
 from services.intake.sinks import SUBJECT_HEADER, ReceiptStream, RejectedStream, StagesClient
@@ -182,6 +182,8 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
     group: GroupAppender | None = None
     try:
         held = await streams.provision(nc.jetstream(), subjects)
+        if problem := await trim_denied(settings):  # serve anyway: nothing is lost, the stream only grows
+            logger.error("%s", problem)
         index = KeyIndex(pool, config.schema)
         await index.setup()
         log = EventLog(nc, subjects)

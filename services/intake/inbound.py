@@ -14,6 +14,10 @@ durable consumer's ack floor: every message up to the floor is settled (its comm
 log or its rejection in the rejected stream, its receipt published), and none above it is touched.
 Every replica trims; the purges are idempotent. A work-queue stream (an older intake's) is not
 trimmed (trim=False): its acks remove.
+
+Permissions rendered before intake trimmed deny the purge; the stream then only grows until its cap.
+At start-up intake probes the permission once (`trim_denied`, a purge that removes nothing) and says
+what to do; while running, each failed trim is logged.
 """
 
 from __future__ import annotations
@@ -25,14 +29,57 @@ from collections.abc import Awaitable, Callable
 import nats.errors
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
+from nats.js import api
 from nats.js.client import JetStreamContext
 
+from ledger.natsconn import connect
+from ledger.settings import Settings
 from ledger.waits import cancel_and_wait, finish_within, wait_set
 
 log = logging.getLogger("intake")
 FETCH_WAIT_S = 0.2  # a lone message waits at most this long for others to share its batch
 RETRY_S = 1.0
 TRIM_EVERY_S = 5.0
+
+
+PROBE_TIMEOUT_S = 3.0
+
+
+async def trim_denied(settings: Settings) -> str | None:
+    """Whether intake's identity is denied the purge that trims the inbound stream: what to do, or None.
+
+    The probe purges below the stream's first sequence: a purge with `seq` removes only the sequences
+    below it, so this one removes nothing, even if a trimmer moves the first sequence meanwhile. `seq`
+    must be at least 1: the server reads a purge without it (and nats-py leaves out a 0) as "purge
+    everything". A denied purge gets no reply, only an asynchronous permissions violation, so the probe
+    uses a connection of its own to hear it; a purge that times out without one (a leader election in a
+    cluster) is a plain timeout, raised.
+    """
+    errors: list[str] = []
+
+    async def on_error(err: Exception) -> None:  # a denied publish is told here, not in its reply
+        errors.append(str(err))
+
+    stream = settings.subjects.inbound_stream
+    nc = await connect(settings, name="intake-trim-probe", reconnect=False, error_cb=on_error)
+    try:
+        js = nc.jetstream(timeout=PROBE_TIMEOUT_S)
+        info = await js.stream_info(stream)
+        if info.config.retention == api.RetentionPolicy.WORK_QUEUE:  # an older intake's stream: acks remove
+            return None
+        try:
+            await js.purge_stream(stream, seq=max(info.state.first_seq, 1))
+        except (TimeoutError, nats.errors.TimeoutError) as err:
+            denied = f"STREAM.PURGE.{stream}".lower()
+            if any("permissions violation" in e.lower() and denied in e.lower() for e in errors):
+                return (f"intake's identity may not purge its inbound stream {stream}, so the settled submissions "
+                        "are never trimmed and the stream grows until its cap; the NATS permissions predate "
+                        "trimming: render them again ('ledger provision auth DIR') and reload every nats-server")
+            raise TimeoutError(f"the probe of intake's trim permission (a purge of {stream} that removes nothing) "
+                               "got no answer") from err
+        return None
+    finally:
+        await nc.close()
 
 
 class InboundConsumer:

@@ -1,7 +1,8 @@
 """Intake's liveness beyond "the process runs": its health check and its own background tasks.
 
-- `ledger.runtime.health intake` also probes that intake may trim its inbound stream, with a purge that
-  removes nothing; with permissions rendered before trimming, it reports what to do.
+- Intake probes once at start-up that it may trim its inbound stream, with a purge that removes nothing;
+  with permissions rendered before trimming, it says what to do and serves anyway. The health check
+  (`ledger.runtime.health intake`) no longer probes it: a check run every few seconds writes nothing.
 - A background task that ends while intake runs (a bug none of its retries expected) ends `Running.serve`
   with its name, so `python -m services.intake` exits non-zero and is restarted.
 """
@@ -9,6 +10,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 from pathlib import Path
 from typing import Any, cast
 
@@ -16,11 +19,13 @@ import pytest
 from nats.aio.client import Client as NATS
 
 from contracts.subjects import Subjects
+from ledger.eventlog import provision
 from ledger.runtime.auth import ADMIN
 from ledger.runtime.health import check
 from services.intake import streams
-from services.intake.app import DURABLE, Running
-from tests.intake.conftest import AuthServer, intake_settings, login, serving_auth
+from services.intake.app import DURABLE, Running, running
+from services.intake.inbound import trim_denied
+from tests.intake.conftest import AuthServer, intake_config, intake_settings, login, serving_auth
 
 
 async def inbound_with_messages(admin: NATS, window: NATS, subjects: Subjects, count: int) -> None:
@@ -31,19 +36,19 @@ async def inbound_with_messages(admin: NATS, window: NATS, subjects: Subjects, c
     await admin.jetstream().add_consumer(subjects.inbound_stream, durable_name=DURABLE)
 
 
-async def test_the_intake_health_check_probes_the_trim_permission_without_removing_anything(
+async def test_the_trim_probe_removes_nothing(
     auth_server: AuthServer, admin: NATS, window: NATS, subjects: Subjects
 ) -> None:
     await inbound_with_messages(admin, window, subjects, 4)
     js = admin.jetstream()
     await js.purge_stream(subjects.inbound_stream, seq=3)  # as the trimmer leaves it: sequences 3 and 4 kept
-    await check("intake", intake_settings(auth_server, subjects))
+    assert await trim_denied(intake_settings(auth_server, subjects)) is None
     state = (await js.stream_info(subjects.inbound_stream)).state
     assert (state.first_seq, state.last_seq, state.messages) == (3, 4, 2)
 
 
-async def test_the_intake_health_check_names_permissions_that_predate_trimming(
-    tmp_path: Path, subjects: Subjects
+async def test_intake_started_with_permissions_that_predate_trimming_says_what_to_do_and_serves(
+    tmp_path: Path, subjects: Subjects, database_url: str, pg_schema: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     def as_before_trimming(block: dict[str, Any]) -> None:
         intake = next(u for u in block["users"] if u["user"] == "intake")
@@ -52,10 +57,14 @@ async def test_the_intake_health_check_names_permissions_that_predate_trimming(
     with serving_auth(tmp_path, [subjects], as_before_trimming) as server:
         admin, window = await login(server, ADMIN), await login(server, "window")
         try:
+            await provision(admin.jetstream(), subjects)
             await inbound_with_messages(admin, window, subjects, 2)
-            with pytest.raises(PermissionError, match=r"may not purge its inbound stream .*ledger provision auth"):
-                await check("intake", intake_settings(server, subjects))
-            assert (await admin.jetstream().stream_info(subjects.inbound_stream)).state.messages == 2
+            with caplog.at_level(logging.ERROR, logger="intake"):
+                async with running(intake_config(server, subjects, database_url, pg_schema)):
+                    told = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+                    assert any(re.search(r"may not purge its inbound stream .*ledger provision auth", m)
+                               for m in told), told
+                    await check("intake", intake_settings(server, subjects))  # healthy: the check writes nothing
         finally:
             await window.close()
             await admin.close()

@@ -13,9 +13,9 @@ from contracts.receipts import Accepted, Rejected
 from contracts.subjects import Subjects
 from ledger.eventlog import EventLog
 from ledger.rejected import read_rejected
-from ledger.runtime.health import check
 from services.intake import streams
 from services.intake.app import running
+from services.intake.inbound import trim_denied
 from tests.intake import builders as b
 from tests.intake.conftest import AuthServer, collect_receipts, intake_config, intake_settings, login, wait_for
 from tests.intake.standin import StagesStandIn
@@ -102,7 +102,7 @@ async def test_an_inbound_stream_an_older_intake_made_as_a_work_queue_is_used_as
         await wait_for(lambda: len(receipts) == 20)
         await wait_for(_emptied(admin, subjects))  # removed by the acks
         assert app.inbound.trimmed_to == 1  # never purged
-        await check("intake", intake_settings(auth_server, subjects))  # healthy: no trim permission to probe
+        assert await trim_denied(intake_settings(auth_server, subjects)) is None  # nothing to probe: acks remove
     info = await admin.jetstream().stream_info(subjects.inbound_stream)
     assert info.config.retention == api.RetentionPolicy.WORK_QUEUE and info.state.last_seq == 20
     assert sorted(r.project_id for r in receipts if isinstance(r, Accepted)) == sorted(f"Q-{i}" for i in range(20))
