@@ -8,6 +8,8 @@ computed here, so every query sees one shape whichever build it reads.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import asyncpg
 import msgspec
 
@@ -17,12 +19,18 @@ from services.api.errors import ApiError, bad_parameter
 TODAY = "ledger_meta.today()"
 
 
-def as_of_day(schema: str) -> str:
+def judged_on(day: dt.date | None) -> str:
     """SQL for the day a build's figures are judged on: its as-of day (Shanghai) for an audit build, else
     today. "Overdue on 1 March" means overdue then, not now: an item due on 10 March and passed on 8 March
-    was not overdue on 1 March, though it is open in that build and 10 March is past. `schema` has passed q()."""
-    return (f"COALESCE((SELECT (b.as_of AT TIME ZONE 'Asia/Shanghai')::date FROM ledger_meta.builds b "
-            f"WHERE b.name = '{schema}'), {TODAY})")
+    was not overdue on 1 March, though it is open in that build and 10 March is past.
+
+    `day` comes from the catalog (resolve() reads it with the build's status) as a date, never from request
+    text; its ISO form is digits and dashes only, so the literal needs no quoting beyond its own quotes."""
+    if day is None:
+        return TODAY
+    if type(day) is not dt.date:  # a datetime is a date too, and its isoformat() carries a time
+        raise TypeError(f"the as-of day must be a datetime.date, not {type(day).__name__}")
+    return f"'{day.isoformat()}'::date"
 
 
 class Build(msgspec.Struct, frozen=True, kw_only=True):
@@ -37,6 +45,7 @@ class Build(msgspec.Struct, frozen=True, kw_only=True):
     alerts: str
     archive: str
     today: str = TODAY  # SQL: the day overdue is judged on
+    as_of_day: dt.date | None = None  # that day when the build fixes it (an audit build's as-of day); None = today
 
 
 LIVE = Build(
@@ -46,10 +55,15 @@ LIVE = Build(
 )
 
 
-def named(schema: str) -> Build:
+def named(schema: str, *, as_of_day: dt.date | None) -> Build:
+    """The relations of the build `schema`, judged on `as_of_day` (its as-of day in Asia/Shanghai, from the
+    catalog), or on today when the build has none (e.g. a full rebuild named explicitly).
+
+    The fragments read nothing from the catalog: the day is a literal, so a query does not re-read
+    `ledger_meta.builds` once per fragment it uses."""
     s = q(schema)
     rate = "{0}::numeric / nullif(d.completed, 0)"
-    today = as_of_day(schema)
+    today = judged_on(as_of_day)
     return Build(
         name=schema,
         projects=f"(SELECT p.*, (NOT p.withdrawn AND p.next_due_on < {today}) AS overdue FROM {s}.projects p)",
@@ -66,6 +80,7 @@ def named(schema: str) -> Build:
         alerts=f"{s}.alerts",
         archive=f"{s}.archive",
         today=today,
+        as_of_day=as_of_day,
     )
 
 
@@ -75,14 +90,17 @@ async def resolve(conn: asyncpg.Connection, schema: str | None) -> Build:
         return LIVE
     if len(schema) > 63:
         raise bad_parameter("schema", "a build name has at most 63 characters")
-    status = await conn.fetchval("SELECT status FROM ledger_meta.builds WHERE name = $1", schema)
-    if status is None:
+    # One round trip reads the build's catalog row (status, as-of day) and the live pointer; nothing after
+    # it reads the catalog again: the as-of day goes into the fragments as a literal.
+    row = await conn.fetchrow(
+        "SELECT b.status, (b.as_of AT TIME ZONE 'Asia/Shanghai')::date AS as_of_day, l.schema AS live "
+        "FROM ledger_meta.builds b LEFT JOIN ledger_meta.live l ON l.id = 1 WHERE b.name = $1", schema)
+    if row is None:
         raise bad_parameter("schema", f"no build named '{schema}' in the catalog (see /api/v1/builds)")
-    live = await conn.fetchval("SELECT schema FROM ledger_meta.live WHERE id = 1")
-    if status != "ready" and schema != live:
-        raise bad_parameter("schema", f"build '{schema}' is {status}, not ready")
+    if row["status"] != "ready" and schema != row["live"]:
+        raise bad_parameter("schema", f"build '{schema}' is {row['status']}, not ready")
     try:
-        return named(schema)
+        return named(schema, as_of_day=row["as_of_day"])
     except ValueError as exc:  # the catalog should never hold such a name; refuse rather than quote it
         raise bad_parameter("schema", str(exc)) from None
 

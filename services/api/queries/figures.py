@@ -16,7 +16,10 @@ RED_SIZE = 3  # the red list: the best-ranked departments with nothing late and 
 
 
 async def this_month(conn: asyncpg.Connection, build: Build) -> dt.date:
-    """The month of the day `build` is judged on (an audit build's as-of day, else today)."""
+    """The month of the day `build` is judged on: an audit build's as-of day (known since resolve(), so no
+    read), else today (Postgres's, in the request's snapshot: one read)."""
+    if build.as_of_day is not None:
+        return build.as_of_day.replace(day=1)
     return await conn.fetchval(f"SELECT date_trunc('month', {build.today})::date")  # type: ignore[no-any-return]
 
 
@@ -36,15 +39,18 @@ async def department_months(conn: asyncpg.Connection, build: Build, *, month: dt
     return [msgspec.convert(dict(r), mf.DepartmentMonth) for r in await conn.fetch(sql, *args)]
 
 
-async def ranking(conn: asyncpg.Connection, build: Build, month: dt.date) -> mf.Ranking:
-    """Completed work of the month ranked by on-time rate, early rate, volume; plus what is overdue now.
+async def ranking(conn: asyncpg.Connection, build: Build, month: dt.date | None = None) -> mf.Ranking:
+    """Completed work of the month (default: the build's current month) ranked by on-time rate, early rate,
+    volume; plus what is overdue now.
 
     Black list (黑榜): every department with a late completion in the month — and, for the current
     month, one with a stage overdue right now. Red list (红榜): the first RED_SIZE ranks among the
     departments that completed work and are not on the black list. Past months are judged on their own
     completions only: what is overdue today says nothing about March.
     """
-    current = month == await this_month(conn, build)
+    now = await this_month(conn, build)  # once: it is both the default month and what `current` compares with
+    month = now if month is None else month
+    current = month == now
     rows = await conn.fetch(f"""
         WITH figures AS (SELECT * FROM {build.department_month} d WHERE d.month = $1),
              overdue AS (SELECT t.department, count(*) AS n FROM {build.project_stages} t
@@ -103,7 +109,7 @@ async def overview(conn: asyncpg.Connection, build: Build) -> mf.Overview:
     blockers = await conn.fetch(f"SELECT side, cause, count(*)::int AS count, count(*) FILTER (WHERE overdue) AS od "
                                 f"FROM {build.project_blockers} b WHERE status = 'open' GROUP BY side, cause "
                                 "ORDER BY side DESC, count DESC, cause")
-    month = await ranking(conn, build, await this_month(conn, build))
+    month = await ranking(conn, build)  # this month
     key = {"total": total["key_total"], "done": total["key_done"], "follow_up": total["key_follow_up"]}
     key["in_progress"] = key["total"] - key["done"] - key["follow_up"]
     return mf.Overview(

@@ -34,7 +34,7 @@ class FiguresController(Controller):
     async def ranking(self, state: State, month: Month = None, schema: Schema = None) -> mf.Ranking:
         m = parse_month("month", month)
         async with reading(state, schema) as (conn, build):
-            return await figures.ranking(conn, build, m or await figures.this_month(conn, build))
+            return await figures.ranking(conn, build, m)  # m None: this month
 
     @get("/permits", summary="Permits and other documents issued, by kind, with land and floor areas")
     async def permits(self, state: State, year: Year = None, month: Month = None, district: OptStr = None,
