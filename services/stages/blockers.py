@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from typing import Final
 
 from contracts import commands as cmd
 from contracts import events as ev
@@ -18,17 +16,14 @@ GOVERNMENT_CAUSES = frozenset({"land_reserve_unfinished", "land_not_cleared", "r
                                "land_approval_slow"})
 ENTERPRISE_CAUSES = frozenset({"weak_willingness", "investment_plan_changed", "insufficient_funds"})
 
-# DOMAIN.md, 规划红线: an "unstable" red line blocks land approval. An open blocker with one of these
-# causes keeps the stages listed from passing (the refusal names the blocker); other causes only
-# record who must act and by when.
-BLOCKS_PASSING: Final[Mapping[str, frozenset[str]]] = {"red_line_unstable": frozenset({"land_use_approval"})}
-
 BlockerCommand = cmd.RaiseBlocker | cmd.UpdateBlocker | cmd.ResolveBlocker
 
 
-def blocking(s: ProjectState, stage: str) -> tuple[Blocker, ...]:
-    """The open blockers that keep ``stage`` from passing, in the order they were raised."""
-    return tuple(b for b in s.open_blockers() if stage in BLOCKS_PASSING.get(b.cause, frozenset()))
+def blocking(s: ProjectState, stage: str, policy: Policy) -> tuple[Blocker, ...]:
+    """The open blockers that keep ``stage`` from passing (the policy's `held_by` causes), in the order
+    they were raised; other causes only record who must act and by when."""
+    held_by = policy.stages[stage].held_by
+    return tuple(b for b in s.open_blockers() if b.cause in held_by)
 
 
 def decide_blocker(s: ProjectState, c: BlockerCommand, today: dt.date, policy: Policy) -> ev.DomainEvent:

@@ -83,8 +83,6 @@ def _submit(s: ProjectState, c: cmd.SubmitApplication, policy: Policy) -> list[e
     if s.exists:
         raise Refused("duplicate_project", f"the project already exists (received as {s.name!r})",
                       field="project_id")
-    if c.track not in policy.tracks:
-        raise invalid("track", f"the policy has no {c.track} track")
     return [ev.ApplicationReceived(
         name=c.name, enterprise=c.enterprise, district=c.district, track=c.track,
         project_kind=c.project_kind, station=c.station, initiated=c.initiated, key_project=c.key_project,
@@ -170,7 +168,7 @@ def _pass(s: ProjectState, c: cmd.PassStage, today: dt.date, cal: WorkingCalenda
         if policy.pass_requires_documents and run.missing_documents:
             raise rule(f"stage {code} cannot pass: documents still missing: "
                        f"{', '.join(run.missing_documents)} (due {run.documents_due_on})", field="stage")
-        held = [f"{b.blocker_id} ({b.cause})" for b in blockers.blocking(s, code)]
+        held = [f"{b.blocker_id} ({b.cause})" for b in blockers.blocking(s, code, policy)]
         if held:
             which = f"blocker {held[0]} is" if len(held) == 1 else f"blockers {_and(held)} are"
             raise rule(f"stage {code} cannot pass: {which} still open", field="stage")

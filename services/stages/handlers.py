@@ -19,7 +19,7 @@ from ledger.receipts import judge_record
 from services.stages.decide import decide
 from services.stages.evolve import fold
 from services.stages.policy import Policy
-from services.stages.react import first_stages_of, react
+from services.stages.react import react
 from services.stages.refusal import CalendarGap, Refused, json_path
 
 log = logging.getLogger("stages")
@@ -117,11 +117,6 @@ async def _react_once(commit: Commit, envelope: Envelope, commit_id: str, ports:
     """Append the reaction to one ApplicationReceived once; returns the number of events appended."""
     event = envelope.event
     if not isinstance(event, ev.ApplicationReceived):
-        return 0
-    if first_stages_of(event, ports.policy) is None:
-        # Acked, not retried: every redelivery would meet the same policy (load_policy requires every track).
-        log.error("project %s: the policy %s has no %s track: its first stages are not opened; open them "
-                  "with OpenStage", commit.key, ports.policy.version, event.track)
         return 0
     for _ in range(ports.max_attempts):
         loaded = await ports.log.load_project(commit.key)

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
 
-from contracts.types import Track
+from contracts.types import BlockerCause, Track
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("policy.toml")
 TRACKS: tuple[str, ...] = get_args(Track)
+CAUSES: tuple[str, ...] = get_args(BlockerCause)
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _MAX_DAYS = 3650
 
@@ -43,6 +44,7 @@ class StageDef:
     parallel_group: str | None = None
     issue_together: str | None = None
     max_extension_days: int = 0
+    held_by: tuple[str, ...] = ()  # blocker causes that, while open, keep this stage from passing
 
     @property
     def rule(self) -> str:
@@ -68,6 +70,15 @@ class Policy:
     documents: Mapping[str, DocumentKind]
     documents_due_days: int = 5
     pass_requires_documents: bool = True
+
+    def __post_init__(self) -> None:
+        # Every track a project may be received on needs its first stages: without them the reaction
+        # to an ApplicationReceived on that track would have nothing to open. Checked here, so no
+        # Policy, however built, lacks one.
+        for code in TRACKS:
+            if code not in self.tracks:
+                raise PolicyError(f"'tracks.{code}' is missing: every track ({', '.join(TRACKS)}) needs its "
+                                  "first_stages")
 
     def first_stages(self, track: str, project_kind: str = "") -> tuple[str, ...]:
         t = self.tracks[track]
@@ -205,15 +216,12 @@ def parse_policy(raw: Mapping[str, Any], source: str = "<policy>") -> Policy:
                     raise t.fail(name, f"stage {s!r} is not a stage of the {code} track")
         tracks[code] = TrackDef(code, first, by_kind)
     tracks_t.done()
-    # Every track a project may be received on needs its first stages: without them the reaction to
-    # an ApplicationReceived on that track has nothing to open (see react).
-    for code in TRACKS:
-        if code not in tracks:
-            raise PolicyError(f"{source}: '{tracks_t.key(code)}' is missing: every track "
-                              f"({', '.join(TRACKS)}) needs its first_stages")
     top.done()
     _check_references(stages, source)
-    return Policy(version, stages, tracks, documents, due_days, pass_requires)
+    try:
+        return Policy(version, stages, tracks, documents, due_days, pass_requires)
+    except PolicyError as e:
+        raise PolicyError(f"{source}: {e}") from None
 
 
 def _stage(code: str, t: _Reader, documents: Mapping[str, DocumentKind], default_cap: int) -> StageDef:
@@ -231,12 +239,16 @@ def _stage(code: str, t: _Reader, documents: Mapping[str, DocumentKind], default
     department = t.get("department", str)
     if not department.strip():
         raise t.fail("department", "a responsible department is required")
+    held_by = t.codes("held_by", ())
+    for cause in held_by:
+        if cause not in CAUSES:
+            raise t.fail("held_by", f"{cause!r} is not a blocker cause; causes are {', '.join(CAUSES)}")
     stage = StageDef(
         code=code, name_zh=t.get("name_zh", str), name_en=t.get("name_en", str), tracks=tracks,
         requires=requires, opens_after=t.codes("opens_after", requires),
         statutory_days=statutory, committed_days=committed, department=department, produces=produces,
         parallel_group=t.code("parallel_group", None), issue_together=t.code("issue_together", None),
-        max_extension_days=t.days("max_extension_days", default_cap),
+        max_extension_days=t.days("max_extension_days", default_cap), held_by=held_by,
     )
     t.done()
     return stage

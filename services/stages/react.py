@@ -18,8 +18,8 @@ def react(
     ``state`` already includes ``event``. Only a stage the project never had is opened: one already
     open, passed or returned (opened by hand before this reaction ran, then sent back) is not opened
     again, so a redelivered ApplicationReceived adds nothing and a return is not undone. Unknown stage
-    codes, and a track the policy lacks (see `first_stages_of`), are skipped rather than raised: the
-    event is already in the log and a consumer must not jam on it.
+    codes are skipped rather than raised: the event is already in the log and a consumer must not jam on
+    it. (A track the policy lacks cannot occur: a Policy has every track.)
     May raise UnknownYear when the acceptance date is in a year without a calendar.
     """
     if not isinstance(event, ev.ApplicationReceived) or not state.exists or state.withdrawn:
@@ -28,7 +28,7 @@ def react(
     on = local_date(clock.now())
     returned = {r.stage for r in state.returned}
     out: list[ev.DomainEvent] = []
-    for code in dict.fromkeys(firsts or ()):
+    for code in dict.fromkeys(firsts):
         d = policy.stages.get(code)
         if d is None or code in state.open_stages or code in state.passed or code in returned:
             continue
@@ -36,15 +36,8 @@ def react(
     return out
 
 
-def first_stages_of(event: ev.ApplicationReceived, policy: Policy) -> tuple[str, ...] | None:
-    """The stages to open for ``event``: those it names, else its track's; None if the policy lacks the track.
-
-    load_policy refuses a policy without every track, so None only comes from a Policy built by other
-    means. It is an answer rather than a KeyError: raising would fail the same reaction on every
-    redelivery, for ever, since the policy only changes with a restart.
-    """
+def first_stages_of(event: ev.ApplicationReceived, policy: Policy) -> tuple[str, ...]:
+    """The stages to open for ``event``: those it names, else its track's (every Policy has every track)."""
     if event.first_stages:
         return tuple(event.first_stages)
-    if event.track not in policy.tracks:
-        return None
     return policy.first_stages(event.track, event.project_kind)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+
+import msgspec
+import pytest
 
 from contracts import commands as cmd
 from contracts import events as ev
-from tests.stages.given import NEW_AFTER_SITE, d, given, opened, received, refused, when
+from services.stages.policy import DEFAULT_POLICY_PATH, PolicyError, parse_policy_text
+from tests.stages.given import NEW_AFTER_SITE, POLICY, d, given, opened, received, refused, when
 
 RAISED = ev.BlockerRaised(blocker_id="b1", side="government", cause="land_not_cleared", department="土地储备中心",
                           due_on=d("2026-04-30"), goal="完成净地移交")
@@ -139,3 +144,29 @@ def test_an_unstable_red_line_does_not_hold_other_stages_and_other_blockers_do_n
     assert isinstance(e, ev.StagePassed)
     [e] = when(given(*LAND_APPROVAL_OPEN, RAISED), cmd.PassStage(stage="land_use_approval"), "2026-03-20")
     assert isinstance(e, ev.StagePassed)
+
+
+def test_which_causes_hold_a_stage_is_the_policys_held_by() -> None:
+    assert POLICY.stages["land_use_approval"].held_by == ("red_line_unstable",)
+    # A bureau whose policy lets land approval pass over an unstable red line (held_by left out):
+    lenient = dataclasses.replace(POLICY, stages={
+        **POLICY.stages, "land_use_approval": dataclasses.replace(POLICY.stages["land_use_approval"], held_by=())})
+    [e] = when(given(*LAND_APPROVAL_OPEN, RED_LINE), cmd.PassStage(stage="land_use_approval"), "2026-03-20", lenient)
+    assert isinstance(e, ev.StagePassed)
+    # … and one that holds planning conditions on an unfinished land reserve too:
+    strict = dataclasses.replace(POLICY, stages={
+        **POLICY.stages,
+        "planning_conditions": dataclasses.replace(POLICY.stages["planning_conditions"],
+                                                   held_by=("land_reserve_unfinished",))})
+    reserve = msgspec.structs.replace(RAISED, cause="land_reserve_unfinished")
+    r = refused(given(*NEW_AFTER_SITE, opened("planning_conditions", "2026-03-05"), reserve),
+                cmd.PassStage(stage="planning_conditions"), "2026-03-05", strict)
+    assert r.message == "stage planning_conditions cannot pass: blocker b1 (land_reserve_unfinished) is still open"
+
+
+def test_a_policy_holding_a_stage_on_an_unknown_cause_is_refused_naming_the_key() -> None:
+    text = DEFAULT_POLICY_PATH.read_text(encoding="utf-8").replace(
+        'held_by = ["red_line_unstable"]', 'held_by = ["red_line_wobbly"]')
+    with pytest.raises(PolicyError, match=r"'stages.land_use_approval.held_by' has value \['red_line_wobbly'\]: "
+                                          r"'red_line_wobbly' is not a blocker cause"):
+        parse_policy_text(text)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from contracts import events as ev
 from services.stages.domain import react
+from services.stages.policy import PolicyError
 from services.stages.react import first_stages_of
 from tests.stages.given import CAL, POLICY, at, d, given, opened, received
 
@@ -42,14 +45,12 @@ def test_other_events_and_withdrawn_projects_cause_no_reaction() -> None:
     assert react(withdrawn, e, CAL, POLICY, clock=at("2026-03-02")) == []
 
 
-def test_a_track_the_policy_lacks_causes_no_reaction_instead_of_an_error() -> None:
-    # An error would fail the same reaction on every redelivery, for ever (load_policy refuses such a
-    # policy; this one is built by hand).
-    policy = dataclasses.replace(POLICY, tracks={"new": POLICY.tracks["new"]})
-    e = received(track="continuing")
-    assert react(given(e), e, CAL, policy, clock=at("2026-03-02")) == []
-    assert first_stages_of(e, policy) is None
-    assert first_stages_of(received(track="continuing", first_stages=["land_guarantee"]), policy) == ("land_guarantee",)
+def test_no_policy_lacks_a_track_however_it_is_built() -> None:
+    # A track without first stages would leave the reaction to an application on it nothing to open;
+    # the Policy itself refuses to exist without one (load_policy's files and hand-built ones alike).
+    with pytest.raises(PolicyError, match=r"'tracks.continuing' is missing: every track \(new, continuing\)"):
+        dataclasses.replace(POLICY, tracks={"new": POLICY.tracks["new"]})
+    assert first_stages_of(received(track="continuing", first_stages=["land_guarantee"]), POLICY) == ("land_guarantee",)
 
 
 def test_a_stage_opened_by_hand_and_returned_before_the_reaction_is_not_reopened_by_it() -> None:

@@ -32,7 +32,6 @@ FIVE_PERMITS = dataclasses.replace(POLICY, stages={
     **POLICY.stages,
     **{c: dataclasses.replace(POLICY.stages[c], issue_together="five_permits") for c in ("land_supply",
                                                                                          "planning_permit")}})
-ONLY_NEW = dataclasses.replace(POLICY, tracks={"new": POLICY.tracks["new"]})
 
 
 def blocker(**kw: object) -> cmd.RaiseBlocker:
@@ -144,9 +143,6 @@ POLICY_CASES = [
           (*NEW_AFTER_SITE, passed("land_use_approval", "2026-03-10"), passed("planning_conditions", "2026-03-05"),
            opened("land_supply", "2026-03-10", policy=FIVE_PERMITS)),
           cmd.PassStage(stage="land_supply"), "2026-03-12", "rule_violation", "stage"), FIVE_PERMITS),
-    (case("track the policy lacks", (), cmd.SubmitApplication(name="x", enterprise="y", district="z",
-                                                              track="continuing"),
-          "2026-03-02", "invalid_field", "track"), ONLY_NEW),
 ]
 ALL = [(c, POLICY) for c in CASES] + POLICY_CASES
 
