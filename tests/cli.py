@@ -1,11 +1,15 @@
-"""Run the operator CLI (`python -m ledger.cli`) as its own process, without blocking the tests' event loop."""
+"""Run the operator CLI (`python -m ledger.cli`), or any command, as its own process without blocking the tests'
+event loop (the servers' clients and receivers share it)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import sys
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
+
+from ledger.waits import within
 
 
 class Ran(NamedTuple):
@@ -17,17 +21,21 @@ class Ran(NamedTuple):
 LIMIT_S = 60.0
 
 
-async def ledger_cli(env: dict[str, str], *args: str) -> Ran:
-    """`ledger <args>` with os.environ updated by `env`; killed (and the test failed) after LIMIT_S seconds."""
+async def run(argv: Sequence[str], env: Mapping[str, str], *, limit: float = LIMIT_S) -> Ran:
+    """`argv` with exactly the environment `env`; killed (and the test failed: TimeoutError) after `limit` s."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ledger.cli", *args, env={**os.environ, **env},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        *argv, env=dict(env), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), LIMIT_S)
+        out, err = await within(proc.communicate(), limit)
     finally:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
     assert proc.returncode is not None
     return Ran(proc.returncode, out.decode(), err.decode())
+
+
+async def ledger_cli(env: dict[str, str], *args: str) -> Ran:
+    """`ledger <args>` with os.environ updated by `env`; killed (and the test failed) after LIMIT_S seconds."""
+    return await run([sys.executable, "-m", "ledger.cli", *args], {**os.environ, **env})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import uuid
 from typing import Any
 
@@ -15,6 +14,7 @@ from nats.aio.client import Client as NATS
 from contracts.receipts import Accepted, Receipt, Rejected
 from contracts.subjects import Subjects
 from ledger.runtime.auth import ADMIN, inbox_prefix
+from tests.cli import run
 from tests.compose.conftest import SOURCES
 from tests.compose.topology import Topology
 from tests.intake import builders as b
@@ -85,18 +85,18 @@ async def quiesced(admin: NATS, db: asyncpg.Connection, within: float = 60.0) ->
     return await eventually(caught_up, within=within, what="the ledger caught up with the log", poll=0.1)
 
 
-def ledger_cli(topo: Topology, *args: str, timeout: float = 120.0) -> str:
-    """A `ledger` command as the admin job runs it (the provision service's environment)."""
+async def ledger_cli(topo: Topology, *args: str, limit: float = 120.0) -> str:
+    """A `ledger` command as the admin job runs it (the provision service's environment); killed (and the
+    test failed) after `limit` seconds."""
     svc = topo.compose.services["provision"]
-    done = subprocess.run(topo.argv(svc, 0, ["ledger", *args]), env=topo.env(svc, 0), capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    done = await run(topo.argv(svc, 0, ["ledger", *args]), topo.env(svc, 0), limit=limit)
     assert done.returncode == 0, f"ledger {' '.join(args)}: {done.stdout}\n{done.stderr}"
     return done.stdout
 
 
-def replay_certificates(topo: Topology) -> tuple[str, str]:
+async def replay_certificates(topo: Topology) -> tuple[str, str]:
     """`ledger replay --into NAME`: (clean rebuild's certificate, live ledger's certificate)."""
-    out = ledger_cli(topo, "replay", "--into", "rebuild_" + uuid.uuid4().hex[:8])
+    out = await ledger_cli(topo, "replay", "--into", "rebuild_" + uuid.uuid4().hex[:8])
     new = re.search(r"^new\s+\S+\s+seq \d+\s+certificate (\w+)", out, re.M)
     live = re.search(r"^live\s+\S+\s+(?:seq \d+\s+)?certificate (\w+)", out, re.M)
     assert new and live, out

@@ -82,7 +82,7 @@ async def test_kill_9_each_service_in_turn_keeps_the_ledger_equal_to_a_clean_reb
         await restarted(topology, service, 0, before)
         await load.more(40, within=90)
     result = await audit(await load.finish(), clients.admin, clients.db)
-    new, live = c.replay_certificates(topology)
+    new, live = await c.replay_certificates(topology)
     sent_twice = await clients.db.fetchval(
         "SELECT count(*) FROM (SELECT payload->>'alert_key' FROM ledger.archive WHERE type = 'AlertSent' "
         "GROUP BY 1 HAVING count(*) > 1) d")

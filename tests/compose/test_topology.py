@@ -74,9 +74,9 @@ async def test_submission_flows_through_intake_stages_projections_and_replays_to
 
         await eventually(stage_passed, within=30, what="the passed stage in the ledger")
         await c.quiesced(admin, db)
-        new, live = c.replay_certificates(topology)
+        new, live = await c.replay_certificates(topology)
         assert new == live
-        assert "verify: ok" in c.ledger_cli(topology, "verify")
+        assert "verify: ok" in await c.ledger_cli(topology, "verify")
     finally:
         await db.close()
         await source.close()

@@ -10,38 +10,12 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from contracts.envelope import Recorded
 from ledger.eventlog import EventLog, next_commit
 from ledger.waits import cancel_and_wait
 from services.intake.index import Indexer, KeyIndex
 from tests.factories import commit_after, received
+from tests.faults import Fault, faulty
 from tests.waiting import eventually
-
-
-class FlakyIndex(KeyIndex):
-    """The real index, whose writes fail `failures` times first (as during a Postgres restart)."""
-
-    def __init__(self, pool: asyncpg.Pool, schema: str, failures: int) -> None:
-        super().__init__(pool, schema)
-        self.failures = failures
-
-    async def apply(self, records: list[Recorded], after: int) -> None:
-        if self.failures:
-            self.failures -= 1
-            raise ConnectionError("the database system is shutting down")
-        await super().apply(records, after)
-
-
-class FlakyLog(EventLog):
-    """The real log, whose last_seq fails a few times (as during a leader election)."""
-
-    failures = 3
-
-    async def last_seq(self) -> int:
-        if self.failures:
-            self.failures -= 1
-            raise TimeoutError("no JetStream leader")
-        return await super().last_seq()
 
 
 @pytest.fixture
@@ -64,16 +38,17 @@ async def following(indexer: Indexer) -> AsyncIterator[None]:
 async def test_the_follower_resumes_after_failed_writes_and_the_index_becomes_fresh(
     log: EventLog, pool: asyncpg.Pool, pg_schema: str
 ) -> None:
-    index = FlakyIndex(pool, pg_schema, failures=2)
+    index = KeyIndex(pool, pg_schema)
     await index.setup()
-    flaky_log = FlakyLog(log.nc, log.subjects)
     for n in range(3):
         loaded = await log.load_project(f"R-{n}")
         await log.append(commit_after(loaded, f"R-{n}", [received(f"R-{n}")]), expected_version=0)
-    indexer = Indexer(flaky_log, index)
+    writes = Fault(ConnectionError("the database system is shutting down"), times=2)  # a Postgres restart
+    samples = Fault(TimeoutError("no JetStream leader"), times=3)  # a leader election
+    indexer = Indexer(faulty(log, last_seq=samples), faulty(index, apply=writes))
     async with following(indexer):
         await eventually(lambda: _ready(indexer, 3), within=30, what="index caught up after failures")
-        assert index.failures == 0 and flaky_log.failures == 0
+        assert writes.failed == 2 and samples.failed == 3  # every injected failure was met
         assert await index.applied_seq() == 3
 
 

@@ -8,32 +8,31 @@ long log before autoanalyze ran), that plan scans the whole table on every look-
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import asyncpg
 
 from services.intake.app import Running
 from services.intake.index import PG_SETTINGS, KeyIndex, ddl, lookup_sql
+from tests.plans import Lookup, plan_after_growth
 
 
-async def plan_after_growth(database_url: str, schema: str, settings: dict[str, str]) -> str:
-    """The plan a connection with `settings` uses for a look-up it ran often while the key table was empty,
-    once the table has grown (not analyzed)."""
-    c = await asyncpg.connect(database_url, server_settings=settings)
-    try:
+def key_lookup(schema: str) -> Callable[[asyncpg.Connection], Awaitable[Lookup]]:
+    """Intake's key look-up, on a key table just made in `schema` (empty, never analyzed)."""
+
+    async def create(c: asyncpg.Connection) -> Lookup:
         await c.execute(ddl(schema))
-        # No autoanalyze between the growth and EXPLAIN: it would re-plan, and the test would say nothing.
-        await c.execute(f'ALTER TABLE "{schema}".idempotency_keys SET (autovacuum_enabled = off)')
-        await c.execute(f"PREPARE lookup(text[], text[]) AS {lookup_sql(schema)}")
-        for burst in range(10):  # batches of 60 new keys, looked up while the table is still (nearly) empty
-            keys = [f"b{burst}-{i}" for i in range(60)]
-            assert await c.fetch(f"EXECUTE lookup({_array(['window'] * 60)}, {_array(keys)})") == []
-        await c.execute(f"""INSERT INTO "{schema}".idempotency_keys
-                            SELECT 'window', 'k' || g, 'h', 'P-' || g, g, 'c', ARRAY['e'], now()
-                            FROM generate_series(1, 20000) g""")
-        found = await c.fetch(f"EXECUTE lookup({_array(['window'] * 2)}, {_array(['k7', 'missing'])})")
-        assert [r["project_id"] for r in found] == ["P-7"]
-        return "\n".join(r[0] for r in await c.fetch("EXPLAIN EXECUTE lookup(ARRAY['window'], ARRAY['k7'])"))
-    finally:
-        await c.close()
+        return Lookup(
+            table=f'"{schema}".idempotency_keys', params="text[], text[]", sql=lookup_sql(schema),
+            # batches of 60 new keys, looked up while the table is still (nearly) empty
+            misses=[f"{_array(['window'] * 60)}, {_array([f'b{burst}-{i}' for i in range(60)])}"
+                    for burst in range(10)],
+            grow=f"""INSERT INTO "{schema}".idempotency_keys
+                     SELECT 'window', 'k' || g, 'h', 'P-' || g, g, 'c', ARRAY['e'], now()
+                     FROM generate_series(1, 20000) g""",
+            hit=f"{_array(['window'] * 2)}, {_array(['k7', 'missing'])}", column="project_id", found=["P-7"],
+            explained="ARRAY['window'], ARRAY['k7']")
+    return create
 
 
 def _array(items: list[str]) -> str:
@@ -43,14 +42,14 @@ def _array(items: list[str]) -> str:
 
 async def test_a_lookup_planned_on_an_empty_table_probes_the_index_after_it_grows(
         database_url: str, pg_schema: str) -> None:
-    plan = await plan_after_growth(database_url, pg_schema, PG_SETTINGS)
+    plan = await plan_after_growth(database_url, PG_SETTINGS, key_lookup(pg_schema))
     assert "Index Scan" in plan and "Seq Scan" not in plan, plan
 
 
 async def test_without_custom_plans_the_same_lookup_keeps_scanning_the_table(
         database_url: str, pg_schema: str) -> None:
     """What PG_SETTINGS' plan_cache_mode prevents (if Postgres ever stops doing this, the setting may go)."""
-    plan = await plan_after_growth(database_url, pg_schema, {"synchronous_commit": "off"})
+    plan = await plan_after_growth(database_url, {"synchronous_commit": "off"}, key_lookup(pg_schema))
     assert "Seq Scan" in plan, plan
 
 

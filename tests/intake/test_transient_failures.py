@@ -12,23 +12,11 @@ import pytest
 
 from contracts.receipts import Rejected
 from ledger.clock import FixedClock
-from ledger.eventlog import EventLog, Loaded
+from ledger.eventlog import EventLog
 from services.intake.handlers import Ports, answer, process
 from services.intake.index import IndexEntry
+from tests.faults import Fault, Faulty
 from tests.intake import builders as b
-
-
-class FailingLog:
-    """A fake event log port whose loads fail the way a leader election or a lost server does."""
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-
-    async def load_project(self, project_id: str) -> Loaded:
-        raise self.error
-
-    async def append(self, commit: object, *, expected_version: int) -> object:
-        raise self.error
 
 
 class NoKeys:
@@ -42,8 +30,11 @@ class Fresh:
 
 
 def ports(error: BaseException) -> Ports:
-    return Ports(log=cast(EventLog, FailingLog(error)), keys=NoKeys(), freshness=Fresh(), stages=cast(Any, None),
-                 clock=FixedClock(dt.datetime(2026, 3, 2, 2, tzinfo=dt.UTC)), allowed={"window": ()})
+    """Ports whose event log fails every load and append the way a leader election or a lost server does."""
+    down = Fault(error, down=True)
+    return Ports(log=cast(EventLog, Faulty(None, load_project=down, append=down)), keys=NoKeys(), freshness=Fresh(),
+                 stages=cast(Any, None), clock=FixedClock(dt.datetime(2026, 3, 2, 2, tzinfo=dt.UTC)),
+                 allowed={"window": ()})
 
 
 @pytest.mark.parametrize("error", [

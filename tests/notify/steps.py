@@ -60,6 +60,17 @@ async def states(db: asyncpg.Connection, schema: str) -> dict[str, str]:
     return {f"{r['level']}": r["state"] for r in rows}
 
 
+async def alert_state(db: asyncpg.Connection, schema: str, level: str = "yellow") -> str | None:
+    """The state of the alert of `level` (the tests' one project has one per level); None if there is none."""
+    state = await db.fetchval(f"SELECT state FROM {schema}.alerts WHERE level = $1", level)
+    return None if state is None else str(state)
+
+
+async def alert_row(db: asyncpg.Connection, schema: str, *columns: str, level: str = "yellow") -> asyncpg.Record | None:
+    """`columns` of the alert of `level` (see alert_state); None if there is none."""
+    return await db.fetchrow(f"SELECT {', '.join(columns)} FROM {schema}.alerts WHERE level = $1", level)
+
+
 async def fire_days(db: asyncpg.Connection, schema: str) -> dict[str, dt.date]:
     """Each pending alert's level and the day it is planned to fire."""
     rows = await db.fetch(f"SELECT level, fire_on FROM {schema}.alerts WHERE state = 'pending'")

@@ -7,6 +7,8 @@ import asyncio
 import datetime as dt
 from typing import cast
 
+import pytest
+
 from ledger.clock import FixedClock
 from ledger.waits import cancel_and_wait, within
 from services.notify.channels.base import AlertItem, Channel, ChannelError
@@ -16,13 +18,16 @@ from tests.waiting import eventually
 
 
 class FlakyChannel:
-    """Refuses the first `failures` sends (a receiver that is down), then accepts."""
+    """Refuses the first `failures` sends (a receiver that is down), then accepts; notes when each try began
+    (the loop's time, as the breaker's)."""
 
     def __init__(self, failures: int) -> None:
         self.failures, self.tries = failures, 0
+        self.tried_at: list[float] = []
 
     async def send(self, items: list[AlertItem]) -> None:
         self.tries += 1
+        self.tried_at.append(asyncio.get_running_loop().time())
         if self.tries <= self.failures:
             raise ChannelError("503 from the receiver", retryable=True)
 
@@ -36,7 +41,8 @@ async def report(outcomes: list[Outcome]) -> None:
     raise AssertionError("deliver() is called directly here")
 
 
-async def test_an_alert_due_while_the_breaker_is_open_waits_for_it_and_is_delivered() -> None:
+async def test_an_alert_due_while_the_breaker_is_open_waits_for_it_and_is_delivered(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     channel = FlakyChannel(failures=2)
     transport = Transport(attempts=2, backoff_initial=0.01, backoff_max=0.02, breaker_failures=2,
                           breaker_reset_seconds=0.3)
@@ -45,8 +51,24 @@ async def test_an_alert_due_while_the_breaker_is_open_waits_for_it_and_is_delive
     worker = TargetWorker(target, cast(Channel, channel), transport, clock, report)
     assert await worker.deliver([item(1)]) == (False, 2, "503 from the receiver")  # two failures: the breaker opens
     assert worker.breaker.is_open
-    delivered, attempts, _ = await worker.deliver([item(2)])  # the receiver is back; the breaker is still open
+    asked_while_open = asyncio.Event()
+    acquire = worker.breaker.acquire
+
+    async def noting_acquire() -> None:
+        if worker.breaker.is_open:
+            asked_while_open.set()
+        await acquire()
+    monkeypatch.setattr(worker.breaker, "acquire", noting_acquire)
+    # The receiver is back; the breaker is still open.
+    delivering = asyncio.create_task(worker.deliver([item(2)]))
+    async with asyncio.timeout(5):
+        await asked_while_open.wait()  # resumes once the delivery has gone as far as it can (no await in send)
+    assert worker.breaker.is_open and not delivering.done() and channel.tries == 2, "not sent while open: waiting"
+    delivered, attempts, _ = await within(delivering, 5.0)
     assert (delivered, attempts, channel.tries) == (True, 1, 3)  # it waited for the reset, then one try went out
+    # The breaker opened when the second try failed: the third went out a whole reset later, and closed it.
+    assert channel.tried_at[1] + transport.breaker_reset_seconds <= channel.tried_at[2]
+    assert not worker.breaker.is_open
 
 
 class HangingChannel:

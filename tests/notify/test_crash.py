@@ -23,7 +23,7 @@ from services.notify.delivery import Outcome
 from tests.notify.conftest import ManualClock, Replica, hook_only, routes_config
 from tests.notify.history import append, opened, received
 from tests.notify.receivers import Receivers
-from tests.notify.steps import START, YELLOW, alert_events, caught_up
+from tests.notify.steps import START, YELLOW, alert_events, alert_state, caught_up
 from tests.waiting import eventually
 
 LEASE = 60.0
@@ -80,14 +80,13 @@ async def test_a_crash_between_recorded_and_acked_never_resends(
         clock.set(YELLOW)
         await asyncio.wait_for(recorded.wait(), 10)
     assert len(receivers.got) == 1 and len(await alert_events(log, "P1")) == 1
-    assert await db.fetchval(f"SELECT state FROM {schema}.alerts WHERE level = 'yellow'") == "sending"
+    assert await alert_state(db, schema) == "sending"
     async with replica(hook_only(receivers, lease=LEASE), clock) as n:
         clock.set(YELLOW + dt.timedelta(seconds=LEASE + 1))
         await caught_up(n, log)
 
         async def sent() -> bool:
-            state: str | None = await db.fetchval(f"SELECT state FROM {schema}.alerts WHERE level = 'yellow'")
-            return state == "sent"
+            return await alert_state(db, schema) == "sent"
         await eventually(sent, what="row settled from the log")
     assert len(receivers.got) == 1
     assert len(await alert_events(log, "P1")) == 1

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any, cast
 
 import asyncpg
 import pytest
 
 from contracts import events as ev
-from ledger.eventlog import EventLog, Loaded
+from ledger.eventlog import EventLog
 from services.notify.delivery import Claimed
+from tests.faults import Fault, faulty
 from tests.notify.conftest import ManualClock, Replica, routes_config
 from tests.notify.history import append, opened, received
 from tests.notify.receivers import Receivers
-from tests.notify.steps import START, alert_events, at_local, caught_up, move_to
+from tests.notify.steps import START, alert_events, alert_row, alert_state, at_local, caught_up, move_to
 from tests.waiting import eventually
 
 
@@ -35,7 +35,7 @@ async def test_a_receiver_that_stays_down_gets_retries_then_alert_failed_on_the_
         assert receivers.hits == 3
 
         async def settled_row() -> bool:
-            row = await db.fetchrow(f"SELECT state, attempts FROM {schema}.alerts WHERE level = 'yellow'")
+            row = await alert_row(db, schema, "state", "attempts")
             return row is not None and tuple(row) == ("failed", 3)
         await eventually(settled_row, what="row settled as failed after 3 attempts")
 
@@ -111,37 +111,20 @@ async def _all_sent_s(log: EventLog) -> bool:
     return all([len(await _sent(log, f"S{i}")) == 1 for i in range(30)])
 
 
-class _TimesOutOnce:
-    """The event log, except that the first project load times out (a busy server)."""
-
-    def __init__(self, log: EventLog) -> None:
-        self.log, self.failed = log, False
-
-    async def load_project(self, project_id: str) -> Loaded:
-        if not self.failed:
-            self.failed = True
-            raise TimeoutError("nats: timeout")
-        return await self.log.load_project(project_id)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.log, name)
-
-
 async def test_a_record_that_times_out_is_retried_at_once_not_left_to_lease_recovery(
         log: EventLog, replica: Replica, receivers: Receivers, db: asyncpg.Connection,
         schema: str) -> None:
     await append(log, "R1", received(), opened())
     clock = ManualClock(START)
     async with replica(routes_config(receivers), clock) as n:  # lease 300 s: recovery would come far too late
-        flaky = _TimesOutOnce(n.recorder.log)
-        n.recorder.log = cast(EventLog, flaky)  # duck-typed: load_project here, everything else delegated
+        loads = Fault(TimeoutError("nats: timeout"), times=1)  # the first project load: a busy server
+        n.recorder.log = faulty(n.recorder.log, load_project=loads)
         await caught_up(n, log)
         await move_to(clock, n, at_local(dt.date(2026, 9, 28), 9))
 
         async def recorded() -> bool:
-            state = await db.fetchval(f"SELECT state FROM {schema}.alerts WHERE level = 'yellow'")
-            return bool(state == "sent")
+            return await alert_state(db, schema) == "sent"
         await eventually(recorded, within=15, what="the yellow alert recorded after one timed-out load")
-        assert flaky.failed
+        assert loads.failed == 1
         assert [type(e) for e in await alert_events(log, "R1")] == [ev.AlertSent]
         assert len(receivers.got) == 1

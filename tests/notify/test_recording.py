@@ -7,46 +7,21 @@ alone); a stop gives what was delivered a few seconds to reach the record.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, cast
 
 import asyncpg
 import nats.errors
 
 from contracts import events as ev
-from contracts.envelope import Commit
-from ledger.eventlog import AppendResult, EventLog, Loaded
+from ledger.eventlog import EventLog
 from services.notify.recorder import APPEND_TRIES
+from tests.faults import Fault, faulty
 from tests.notify.conftest import ManualClock, Replica, hook_only
 from tests.notify.history import append, opened, received
 from tests.notify.receivers import Receivers
-from tests.notify.steps import START, YELLOW, alert_events, caught_up, settled
+from tests.notify.steps import START, YELLOW, alert_events, alert_row, alert_state, caught_up, settled
 from tests.waiting import eventually
 
 LEASE = 60.0
-
-
-class _FaultyLog:
-    """The event log, except that appends time out while `down` (NATS unreachable) and for the first `times`
-    (or fail with `error`), and loading a project's history times out while `loads_down`."""
-
-    def __init__(self, log: EventLog, *, down: bool = False, times: int = 0,
-                 error: type[Exception] = nats.errors.TimeoutError, loads_down: bool = False) -> None:
-        self.log, self.down, self.times, self.failed, self.error = log, down, times, 0, error
-        self.loads_down = loads_down
-
-    async def append(self, commit: Commit, *, expected_version: int) -> AppendResult:
-        if self.down or self.failed < self.times:
-            self.failed += 1
-            raise self.error
-        return await self.log.append(commit, expected_version=expected_version)
-
-    async def load_project(self, project_id: str) -> Loaded:
-        if self.loads_down:
-            raise nats.errors.TimeoutError
-        return await self.log.load_project(project_id)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.log, name)
 
 
 async def test_an_alert_whose_record_cannot_be_appended_for_a_while_is_recorded_later_and_sent_once(
@@ -54,22 +29,22 @@ async def test_an_alert_whose_record_cannot_be_appended_for_a_while_is_recorded_
     await append(log, "P1", received(), opened())
     clock = ManualClock(START)
     async with replica(hook_only(receivers, lease=LEASE), clock) as n:
-        unreachable = _FaultyLog(n.recorder.log, down=True)
-        n.recorder.log = cast(EventLog, unreachable)  # duck-typed: append here, everything else delegated
+        appends = Fault(nats.errors.TimeoutError, down=True)  # NATS unreachable
+        n.recorder.log = faulty(n.recorder.log, append=appends)
         await caught_up(n, log)
         clock.set(YELLOW)
 
         async def tried_again() -> bool:  # the first round gives up after APPEND_TRIES; one more is a later round
-            return unreachable.failed > APPEND_TRIES
+            return appends.failed > APPEND_TRIES
         await eventually(tried_again, within=20, what="the outcome kept and its append tried again")
         clock.set(YELLOW + dt.timedelta(seconds=LEASE + 1))  # the lease runs out while the record waits
         await settled(n, idle=False)
-        row = await db.fetchrow(f"SELECT state, claimed_until FROM {schema}.alerts WHERE level = 'yellow'")
+        row = await alert_row(db, schema, "state", "claimed_until")
         assert row is not None and row["state"] == "sending" and row["claimed_until"] > clock.now()  # renewed
-        unreachable.down = False
+        appends.release()
 
         async def sent() -> bool:
-            return bool(await db.fetchval(f"SELECT state FROM {schema}.alerts WHERE level = 'yellow'") == "sent")
+            return await alert_state(db, schema) == "sent"
         await eventually(sent, within=20, what="the yellow alert recorded once appends work again")
     assert [type(e) for e in await alert_events(log, "P1")] == [ev.AlertSent]
     assert len(receivers.got) == 1, "sent once: lease recovery left the held alert alone"
@@ -80,13 +55,13 @@ async def test_a_stop_right_after_a_delivery_still_puts_it_on_the_record(
     await append(log, "P1", received(), opened())
     clock = ManualClock(START)
     async with replica(hook_only(receivers, lease=LEASE), clock) as n:
-        slow = _FaultyLog(n.recorder.log, times=2)  # the record is still on its way when the stop comes
-        n.recorder.log = cast(EventLog, slow)
+        appends = Fault(nats.errors.TimeoutError, times=2)  # the record is still on its way when the stop comes
+        n.recorder.log = faulty(n.recorder.log, append=appends)
         await caught_up(n, log)
         clock.set(YELLOW)
 
         async def delivered() -> bool:  # (its retries take ~0.6 s: time enough to stop while it is held)
-            return slow.failed >= 1 and bool(n.recorder.holding)
+            return appends.failed >= 1 and bool(n.recorder.holding)
         await eventually(delivered, what="delivered, its record held after an append timed out")
     assert len(receivers.got) == 1
     assert [type(e) for e in await alert_events(log, "P1")] == [ev.AlertSent]
@@ -99,8 +74,8 @@ async def test_an_append_that_fails_for_good_is_left_to_lease_recovery_not_held(
     await append(log, "P1", received(), opened())
     clock = ManualClock(START)
     async with replica(hook_only(receivers, lease=LEASE), clock) as n:
-        refused = _FaultyLog(n.recorder.log, down=True, error=nats.errors.MaxPayloadError)
-        n.recorder.log = cast(EventLog, refused)
+        refused = Fault(nats.errors.MaxPayloadError, down=True)
+        n.recorder.log = faulty(n.recorder.log, append=refused)
         await caught_up(n, log)
         clock.set(YELLOW)
 
@@ -108,8 +83,7 @@ async def test_an_append_that_fails_for_good_is_left_to_lease_recovery_not_held(
             return refused.failed >= 1 and not n.recorder.holding
         await eventually(given_up, within=20, what="the outcome released to lease recovery")
         assert refused.failed == 1  # not retried
-        state = await db.fetchval(f"SELECT state FROM {schema}.alerts WHERE level = 'yellow'")
-        assert state == "sending"  # claimed until its lease runs out; recovery then checks the log
+        assert await alert_state(db, schema) == "sending"  # claimed until its lease runs out; recovery checks the log
 
 
 async def test_another_replica_leaves_alone_an_alert_whose_record_waits_longer_than_several_leases(
@@ -120,9 +94,9 @@ async def test_another_replica_leaves_alone_an_alert_whose_record_waits_longer_t
     clock = ManualClock(START)
     config = hook_only(receivers, lease=LEASE)
     async with replica(config, clock) as a, replica(config, clock) as b:
-        unreachable = [_FaultyLog(n.recorder.log, down=True) for n in (a, b)]
-        for n, log_down in zip((a, b), unreachable, strict=True):
-            n.recorder.log = cast(EventLog, log_down)  # whichever replica claims the alert cannot record it
+        appends = Fault(nats.errors.TimeoutError, down=True)  # NATS unreachable from both replicas
+        for n in (a, b):
+            n.recorder.log = faulty(n.recorder.log, append=appends)  # whichever claims the alert cannot record it
         await caught_up(a, log)
         await caught_up(b, log)
         clock.set(YELLOW)
@@ -139,11 +113,10 @@ async def test_another_replica_leaves_alone_an_alert_whose_record_waits_longer_t
             await eventually(both_looked, what="both schedulers ran after the clock moved")
         assert len(receivers.got) == 1, "sent once: no replica took over the alert while its holder kept it"
         assert a.scheduler.renewed + b.scheduler.renewed >= 6
-        for log_down in unreachable:
-            log_down.down = False
+        appends.release()
 
         async def sent() -> bool:
-            return bool(await db.fetchval(f"SELECT state FROM {schema}.alerts WHERE level = 'yellow'") == "sent")
+            return await alert_state(db, schema) == "sent"
         await eventually(sent, within=20, what="the yellow alert recorded once appends work again")
     assert [type(e) for e in await alert_events(log, "P1")] == [ev.AlertSent]
     assert len(receivers.got) == 1
@@ -159,17 +132,17 @@ async def test_a_replica_that_cannot_read_the_log_leaves_an_expired_lease_for_la
         await caught_up(n, log)
         await db.execute(f"UPDATE {schema}.alerts SET state = 'sending', claimed_by = 'notify-dead', "
                          "claimed_until = $1 WHERE level = 'yellow'", YELLOW - dt.timedelta(seconds=1))
-        n.scheduler.log = cast(EventLog, _FaultyLog(log, loads_down=True))
+        n.scheduler.log = faulty(log, load_project=Fault(nats.errors.TimeoutError, down=True))
         clock.set(YELLOW)  # a dead replica's lease has run out: recover it
         await settled(n, idle=False)
         await settled(n, idle=False)  # and the scheduler is still running after it
-        row = await db.fetchrow(f"SELECT state, claimed_by FROM {schema}.alerts WHERE level = 'yellow'")
+        row = await alert_row(db, schema, "state", "claimed_by")
         assert row is not None and (row["state"], row["claimed_by"]) == ("sending", n.scheduler.me)
         assert receivers.got == [], "not sent while the log could not say whether it was sent before"
         n.scheduler.log = log
         clock.set(YELLOW + dt.timedelta(seconds=LEASE + 1))  # the lease runs out again; now the log is readable
 
         async def sent() -> bool:
-            return bool(await db.fetchval(f"SELECT state FROM {schema}.alerts WHERE level = 'yellow'") == "sent")
+            return await alert_state(db, schema) == "sent"
         await eventually(sent, within=20, what="the alert sent and recorded once the log is readable")
     assert len(receivers.got) == 1

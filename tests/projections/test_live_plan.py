@@ -16,6 +16,7 @@ from ledger.projection import catalog
 from ledger.projection.projector import lookup_sql
 from ledger.projection.schema import PROJECTS, q
 from services.projections.service import connect_live
+from tests.plans import Lookup, plan_after_growth
 
 VALUES = {"text": "'x'", "boolean": "false", "integer": "0", "bigint": "0", "text[]": "'{}'"}
 
@@ -29,30 +30,24 @@ def grow_sql(schema: str, count: int) -> str:
     return f"INSERT INTO {q(schema)}.projects SELECT {', '.join(cols)} FROM generate_series(1, {count}) g"
 
 
-async def plan_after_growth(url: str, settings: dict[str, str]) -> str:
-    conn = await asyncpg.connect(url, server_settings=settings)
-    try:
-        schema = await catalog.new_build(conn)  # as the live service's first start makes it: empty, never analyzed
-        # No autoanalyze between the growth and EXPLAIN: it would re-plan, and the test would say nothing.
-        await conn.execute(f"ALTER TABLE {q(schema)}.projects SET (autovacuum_enabled = off)")
-        await conn.execute(f"PREPARE lookup(text[]) AS {lookup_sql(schema)[0]}")
-        for burst in range(10):  # new projects, looked up while the table is still empty
-            assert await conn.fetch(f"EXECUTE lookup(ARRAY['n{burst}-1', 'n{burst}-2'])") == []
-        await conn.execute(grow_sql(schema, 20_000))  # grown, not analyzed
-        assert [r["id"] for r in await conn.fetch("EXECUTE lookup(ARRAY['P-7', 'none'])")] == ["P-7"]
-        return "\n".join(r[0] for r in await conn.fetch("EXPLAIN EXECUTE lookup(ARRAY['P-7'])"))
-    finally:
-        await conn.close()
+async def live_projects(conn: asyncpg.Connection) -> Lookup:
+    """The projector's look-up of projects, on a live schema as the live service's first start makes it:
+    empty, never analyzed."""
+    schema = await catalog.new_build(conn)
+    return Lookup(table=f"{q(schema)}.projects", params="text[]", sql=lookup_sql(schema)[0],
+                  misses=[f"ARRAY['n{burst}-1', 'n{burst}-2']" for burst in range(10)],  # new projects
+                  grow=grow_sql(schema, 20_000), hit="ARRAY['P-7', 'none']", column="id", found=["P-7"],
+                  explained="ARRAY['P-7']")
 
 
 async def test_a_lookup_planned_on_the_empty_live_schema_probes_the_key_after_it_grows(ledger_db: str) -> None:
-    plan = await plan_after_growth(ledger_db, CUSTOM_PLANS)
+    plan = await plan_after_growth(ledger_db, CUSTOM_PLANS, live_projects)
     assert "Index" in plan and "Seq Scan" not in plan, plan
 
 
 async def test_without_the_setting_the_same_lookup_keeps_scanning_the_table(ledger_db: str) -> None:
     """What CUSTOM_PLANS prevents (if Postgres ever stops doing this, the setting may go)."""
-    plan = await plan_after_growth(ledger_db, {})
+    plan = await plan_after_growth(ledger_db, {}, live_projects)
     assert "Seq Scan" in plan, plan
 
 

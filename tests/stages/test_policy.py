@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import re
+import tomllib
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -78,11 +83,45 @@ def test_a_missing_or_broken_file_is_reported_with_its_path(tmp_path: Path) -> N
         load_policy(broken)
 
 
+def toml_text(table: Mapping[str, Any], path: tuple[str, ...] = ()) -> str:
+    """`table` as a TOML document: each table under a [header] of its own, its keys' values written inline.
+    Enough for the policy's values (strings, integers, booleans, arrays and inline tables of these);
+    test_the_policy_writer_keeps_the_default_policy checks it."""
+    lines = [f"[{'.'.join(_toml_key(k) for k in path)}]"] if path else []
+    lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items() if not isinstance(v, dict)]
+    tables = [toml_text(v, (*path, k)) for k, v in table.items() if isinstance(v, dict)]
+    return "\n\n".join(["\n".join(lines), *tables]) if lines else "\n\n".join(tables)
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"no TOML writer for {value!r}")
+
+
+def test_the_policy_writer_keeps_the_default_policy() -> None:
+    raw = tomllib.loads(DEFAULT)
+    assert tomllib.loads(toml_text(raw)) == raw
+    assert parse_policy_text(toml_text(raw)) == load_policy()
+
+
 @pytest.mark.parametrize("track", ["new", "continuing"])
 def test_a_policy_without_one_of_the_tracks_is_refused_at_load_naming_the_track(track: str, tmp_path: Path) -> None:
-    start = DEFAULT.index(f"[tracks.{track}]")
-    end = DEFAULT.index("\n\n", start)  # the track's table ends at the next blank line
-    without = DEFAULT[:start] + DEFAULT[end:]
+    raw = tomllib.loads(DEFAULT)
+    del raw["tracks"][track]  # the default policy, all of it but this track's table
+    without = toml_text(raw)
     assert f"tracks.{track}" not in without
     path = tmp_path / "policy.toml"
     path.write_text(without, encoding="utf-8")
