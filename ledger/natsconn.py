@@ -19,9 +19,11 @@ from ledger.waits import within
 
 NATS_TRANSIENT: tuple[type[BaseException], ...] = (
     nats.errors.TimeoutError, nats.errors.NoRespondersError, nats.errors.ConnectionClosedError,
-    nats.js.errors.ServiceUnavailableError, ConnectionError, TimeoutError,
+    nats.js.errors.ServiceUnavailableError, nats.js.errors.NoStreamResponseError, ConnectionError, TimeoutError,
 )
 """NATS failures that pass by themselves (unreachable for a while, a stream leader election): retry.
+NoStreamResponseError is js.publish's NoRespondersError: no stream took the message (its leader was
+just killed, a new one is not elected yet), so nothing was written.
 Not nats.errors.Error as a whole: that also holds permanent ones (payload too large, a bad subject, an
 API error such as a bad request), which a retry only repeats."""
 

@@ -39,6 +39,8 @@ def ports(error: BaseException) -> Ports:
 
 @pytest.mark.parametrize("error", [
     nats.errors.TimeoutError(), nats.js.errors.ServiceUnavailableError(), nats.errors.NoRespondersError(),
+    # js.publish while the stream's leader node is down and no new leader is elected yet (kill -9 of a node)
+    nats.js.errors.NoStreamResponseError(),
     ConnectionResetError("reset by peer"),
     # Postgres shutting down (fast restart) or restarting after a crash while a key look-up runs
     asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command"),
