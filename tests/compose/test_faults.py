@@ -82,6 +82,17 @@ async def test_kill_9_each_service_in_turn_keeps_the_ledger_equal_to_a_clean_reb
         await restarted(topology, service, 0, before)
         await load.more(40, within=90)
     result = await audit(await load.finish(), clients.admin, clients.db)
+    # Every alert the receiver got is on the record (AlertSent in the ledger's archive), in time: one whose
+    # record a SIGKILL cut off is sent again, with the same Idempotency-Key, once its lease (30 s) expires.
+    delivered = sorted(hook.keys)
+
+    async def all_on_record() -> bool | None:
+        on_record = await clients.db.fetchval(
+            "SELECT count(DISTINCT payload->>'alert_key') FROM ledger.archive WHERE type = 'AlertSent' "
+            "AND payload->>'alert_key' = ANY($1)", delivered)
+        return True if on_record == len(delivered) else None
+    await eventually(all_on_record, within=90, poll=0.5,
+                     what=f"AlertSent in the ledger for all {len(delivered)} delivered alerts")
     new, live = await c.replay_certificates(topology)
     sent_twice = await clients.db.fetchval(
         "SELECT count(*) FROM (SELECT payload->>'alert_key' FROM ledger.archive WHERE type = 'AlertSent' "
