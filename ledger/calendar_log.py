@@ -45,6 +45,7 @@ class CalendarSource:
         self.current = self.base
         self.reads = 0  # reads of the log's calendar commits done
         self._read_at: float | None = None  # monotonic time at which the last successful read began
+        self._checked_at: float | None = None  # … the last look at the log's calendar keys (or read) began
         self._reading = asyncio.Lock()
 
     async def refresh(self) -> WorkingCalendar:
@@ -60,13 +61,17 @@ class CalendarSource:
         """`decide(current calendar)`; when it raises `unknown` (it met a year the copy in hand lacks), and
         the log holds a year the copy lacks, read the log's calendar again and decide once more. If the
         year is unknown still, that `unknown` propagates: the year is really unpublished."""
+        asked = time.monotonic()
         try:
             return decide(self.current)
         except unknown:
-            async with self._reading:  # one at a time: who comes after a read finds nothing missing
-                published = {int(year) for year in await self.log.keys("calendar")}
-                if published - set(self.current.known_years):
-                    await self._read()
+            async with self._reading:  # one at a time; a look that began after this caller asked serves it too
+                if self._checked_at is None or self._checked_at < asked:
+                    began = time.monotonic()
+                    published = {int(year) for year in await self.log.keys("calendar")}
+                    if published - set(self.current.known_years):
+                        await self._read()
+                    self._checked_at = began
         return decide(self.current)
 
     async def _read(self) -> None:
@@ -78,4 +83,5 @@ class CalendarSource:
         for recorded in sorted(records, key=lambda r: r.seq):
             calendar = apply_published(calendar, recorded)
         self.current, self._read_at = calendar, began
+        self._checked_at = max(self._checked_at or began, began)
         self.reads += 1

@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 
 import asyncpg
+import nats.errors
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import api
@@ -182,8 +183,12 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
     group: GroupAppender | None = None
     try:
         held = await streams.provision(nc.jetstream(), subjects)
-        if problem := await trim_denied(settings):  # serve anyway: nothing is lost, the stream only grows
-            logger.error("%s", problem)
+        try:  # advice only: serve anyway (nothing is lost, the stream only grows)
+            if problem := await trim_denied(settings):
+                logger.error("%s", problem)
+        except (TimeoutError, nats.errors.Error, OSError) as err:
+            logger.warning("could not probe intake's permission to trim its inbound stream (%s); the trimmer "
+                           "reports a denied purge as it runs", err or type(err).__name__)
         index = KeyIndex(pool, config.schema)
         await index.setup()
         log = EventLog(nc, subjects)

@@ -79,6 +79,12 @@ class Policy:
             if code not in self.tracks:
                 raise PolicyError(f"'tracks.{code}' is missing: every track ({', '.join(TRACKS)}) needs its "
                                   "first_stages")
+            track = self.tracks[code]
+            for key, firsts in [("first_stages", track.first_stages),
+                                *((f"first_stages_by_kind.{k}", v) for k, v in track.first_stages_by_kind.items())]:
+                if not firsts:
+                    raise PolicyError(f"'tracks.{code}.{key}' is empty: a project received on it would have no "
+                                      "stage to open")
 
     def first_stages(self, track: str, project_kind: str = "") -> tuple[str, ...]:
         t = self.tracks[track]

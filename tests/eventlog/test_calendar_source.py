@@ -67,3 +67,21 @@ async def test_a_year_the_log_lacks_too_is_still_unknown_and_the_calendar_not_re
         with pytest.raises(UnknownYear, match="2027"):
             await source.deciding(first_working_day_of_2027)
     assert source.reads == 0  # the log's calendar keys showed nothing the copy lacks: no read
+
+
+async def test_concurrent_callers_meeting_an_unpublished_year_share_the_look_in_the_log(
+        log: EventLog, monkeypatch: pytest.MonkeyPatch) -> None:
+    looks = 0
+    keys = log.keys
+
+    async def counted(kind: str) -> list[str]:
+        nonlocal looks
+        looks += 1
+        return await keys(kind)
+    monkeypatch.setattr(log, "keys", counted)
+    source = CalendarSource(log)
+    outcomes = await asyncio.gather(*(source.deciding(first_working_day_of_2027) for _ in range(20)),
+                                    return_exceptions=True)
+    assert all(isinstance(o, UnknownYear) for o in outcomes)
+    # The first look began before the others asked; the second began after all of them asked and serves them.
+    assert (looks, source.reads) == (2, 0)

@@ -45,7 +45,7 @@ async def test_an_alert_due_while_the_breaker_is_open_waits_for_it_and_is_delive
         monkeypatch: pytest.MonkeyPatch) -> None:
     channel = FlakyChannel(failures=2)
     transport = Transport(attempts=2, backoff_initial=0.01, backoff_max=0.02, breaker_failures=2,
-                          breaker_reset_seconds=0.3)
+                          breaker_reset_seconds=1.0)  # long enough to ask it while open
     target = Target(name="hook", channel="webhook", url="http://receiver.invalid")
     clock = FixedClock(dt.datetime(2026, 9, 29, 1, tzinfo=dt.UTC))
     worker = TargetWorker(target, cast(Channel, channel), transport, clock, report)

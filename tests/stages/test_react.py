@@ -67,3 +67,12 @@ def test_the_reaction_still_opens_the_first_stages_that_were_not_returned() -> N
     returned = ev.StageReturned(stage="site_selection", returned_on=d("2026-03-03"), reason="红线图不全")
     out = react(given(e, opened("site_selection", "2026-03-02"), returned), e, CAL, POLICY, clock=at("2026-03-02"))
     assert [o.stage for o in out if isinstance(o, ev.StageOpened)] == ["rural_permit"]
+
+
+def test_no_policy_has_a_track_or_kind_with_no_first_stage() -> None:
+    new = POLICY.tracks["new"]
+    with pytest.raises(PolicyError, match=r"'tracks.new.first_stages' is empty"):
+        dataclasses.replace(POLICY, tracks={**POLICY.tracks, "new": dataclasses.replace(new, first_stages=())})
+    with pytest.raises(PolicyError, match=r"'tracks.new.first_stages_by_kind.rural' is empty"):
+        dataclasses.replace(POLICY, tracks={**POLICY.tracks, "new": dataclasses.replace(
+            new, first_stages_by_kind={**new.first_stages_by_kind, "rural": ()})})

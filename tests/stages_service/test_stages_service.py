@@ -24,7 +24,7 @@ from ledger.natsconn import confirm_subscriptions
 from ledger.settings import Settings
 from services.stages import app as stages_app
 from services.stages.app import build_broker
-from services.stages.handlers import Ports, handle_workflow
+from services.stages.handlers import Ports, handle_workflow, react_to_commit
 from services.stages.policy import load_policy
 from tests.factories import calendar_2027, commit_after, received
 from tests.waiting import eventually
@@ -152,11 +152,11 @@ async def test_a_reaction_that_needs_next_years_calendar_waits_for_it_instead_of
         stages: EventLog, nc: NATS, subjects: Subjects, monkeypatch: pytest.MonkeyPatch) -> None:
     # 28 December 2026: the first stage's due date falls in 2027, whose calendar is not published yet.
     # That reaction used to be acked and dropped, so the project never got its first stage.
-    monkeypatch.setattr(stages_app, "UNKNOWN_YEAR_RETRY_S", 0.2)  # read at each nak
+    monkeypatch.setattr(stages_app, "UNKNOWN_YEAR_RETRY_S", 0.2)  # tried again at each nak
     late = dt.datetime(2026, 12, 28, 2, 0, tzinfo=dt.UTC)
     await stages.append(commit_after(await stages.load_project("P-dec"), "P-dec", [received("P-dec", at=late)]),
                         expected_version=0)
-    # The reaction is tried and put back (each try reads the calendar again); nothing opens yet.
+    # The reaction is tried and put back (each try asks the log whether it has a year more); nothing opens yet.
     await eventually(lambda: _redelivered(nc, subjects), what="the reaction tried and put back")
     assert not any(isinstance(e.event, ev.StageOpened)
                    for r in (await stages.load_project("P-dec")).records for e in r.commit.events)
@@ -224,3 +224,20 @@ async def test_a_command_needing_a_year_whose_notice_this_replica_missed_is_deci
     assert isinstance(receipt, Accepted), receipt
     opened = [e.event for e in (await log.load_project("P-cal")).records[-1].commit.events]
     assert isinstance(opened[0], ev.StageOpened) and opened[0].due_on.year == 2027
+
+
+async def test_a_reaction_needing_a_year_whose_notice_this_replica_missed_opens_with_it(
+        nc: NATS, subjects: Subjects) -> None:
+    # The reaction's side of the test above: 2027 published while this replica heard nothing.
+    await provision(nc.jetstream(), subjects)
+    log = EventLog(nc, subjects)
+    calendar = CalendarSource(log)
+    await calendar.refresh()
+    await log.append(calendar_2027(), expected_version=0)  # no subscriber: the notice goes nowhere
+    late = dt.datetime(2026, 12, 28, 2, 0, tzinfo=dt.UTC)
+    commit = commit_after(await log.load_project("P-rx"), "P-rx", [received("P-rx", at=late)])
+    await log.append(commit, expected_version=0)
+    ports = Ports(log=log, calendar=calendar, policy=load_policy())
+    assert await react_to_commit(commit, ports) == 1
+    opened = (await log.load_project("P-rx")).records[-1].commit.events[0].event
+    assert isinstance(opened, ev.StageOpened) and opened.stage == "site_selection" and opened.due_on.year == 2027
