@@ -173,17 +173,24 @@ async def _redelivered(nc: NATS, subjects: Subjects) -> bool | None:
     return True if info.num_redelivered > 0 else None
 
 
+async def _replica(nc: NATS, subjects: Subjects, received_project: str | None = None) -> tuple[EventLog, Ports]:
+    """One stages replica's log and ports without its broker, so it hears no calendar notice; its calendar
+    read once. With `received_project`, that project's application is in the log first (received at AT)."""
+    await provision(nc.jetstream(), subjects)
+    log = EventLog(nc, subjects)
+    if received_project is not None:
+        await log.append(commit_after(await log.load_project(received_project), received_project,
+                                      [received(received_project, at=AT)]), expected_version=0)
+    calendar = CalendarSource(log)
+    await calendar.refresh()
+    return log, Ports(log=log, calendar=calendar, policy=load_policy())
+
+
 async def test_a_command_whose_commit_landed_with_other_bytes_is_answered_from_the_log(
         nc: NATS, subjects: Subjects, monkeypatch: pytest.MonkeyPatch) -> None:
     # Another replica (another calendar version) wrote this submission's commit id with other bytes just
     # before: the append raises ChainMismatch. It escaped, no reply went out, and intake said "unavailable".
-    await provision(nc.jetstream(), subjects)
-    log = EventLog(nc, subjects)
-    await log.append(commit_after(await log.load_project("P-cm"), "P-cm", [received("P-cm", at=AT)]),
-                     expected_version=0)
-    calendar = CalendarSource(log)
-    await calendar.refresh()
-    ports = Ports(log=log, calendar=calendar, policy=load_policy())
+    log, ports = await _replica(nc, subjects, "P-cm")
     real_append = log.append
 
     async def other_replica_first(commit: Commit, *, expected_version: int) -> AppendResult:
@@ -209,14 +216,8 @@ async def test_a_command_needing_a_year_whose_notice_this_replica_missed_is_deci
     # 2027 is published while this replica hears nothing (the notice is a core message: a replica that
     # was reconnecting misses it). A command whose due date falls in 2027 used to be refused
     # (rule_violation on occurred_at) until the replica restarted.
-    await provision(nc.jetstream(), subjects)
-    log = EventLog(nc, subjects)
-    await log.append(commit_after(await log.load_project("P-cal"), "P-cal", [received("P-cal", at=AT)]),
-                     expected_version=0)
-    calendar = CalendarSource(log)
-    await calendar.refresh()
+    log, ports = await _replica(nc, subjects, "P-cal")
     await log.append(calendar_2027(), expected_version=0)  # no subscriber: the notice goes nowhere
-    ports = Ports(log=log, calendar=calendar, policy=load_policy())
     late = dt.datetime(2026, 12, 28, 2, 0, tzinfo=dt.UTC)
     submission = Submission(idempotency_key="k-cal", project_id="P-cal", occurred_at=late, actor="李科员",
                             command=cmd.OpenStage(stage="site_selection"))
@@ -229,15 +230,11 @@ async def test_a_command_needing_a_year_whose_notice_this_replica_missed_is_deci
 async def test_a_reaction_needing_a_year_whose_notice_this_replica_missed_opens_with_it(
         nc: NATS, subjects: Subjects) -> None:
     # The reaction's side of the test above: 2027 published while this replica heard nothing.
-    await provision(nc.jetstream(), subjects)
-    log = EventLog(nc, subjects)
-    calendar = CalendarSource(log)
-    await calendar.refresh()
+    log, ports = await _replica(nc, subjects)
     await log.append(calendar_2027(), expected_version=0)  # no subscriber: the notice goes nowhere
     late = dt.datetime(2026, 12, 28, 2, 0, tzinfo=dt.UTC)
     commit = commit_after(await log.load_project("P-rx"), "P-rx", [received("P-rx", at=late)])
     await log.append(commit, expected_version=0)
-    ports = Ports(log=log, calendar=calendar, policy=load_policy())
     assert await react_to_commit(commit, ports) == 1
     opened = (await log.load_project("P-rx")).records[-1].commit.events[0].event
     assert isinstance(opened, ev.StageOpened) and opened.stage == "site_selection" and opened.due_on.year == 2027
