@@ -68,20 +68,23 @@ class CalendarSource:
             async with self._reading:  # one at a time; a look that began after this caller asked serves it too
                 if self._checked_at is None or self._checked_at < asked:
                     began = time.monotonic()
-                    published = {int(year) for year in await self.log.keys("calendar")}
-                    if published - set(self.current.known_years):
-                        await self._read()
+                    years = await self.log.keys("calendar")
+                    if {int(year) for year in years} - set(self.current.known_years):
+                        await self._read(years, began)
                     self._checked_at = began
         return decide(self.current)
 
-    async def _read(self) -> None:
-        began = time.monotonic()
+    async def _read(self, years: list[str] | None = None, began: float | None = None) -> None:
+        """Fold every calendar commit of `years` (the log's calendar keys, listed at `began`; read now if None)."""
+        if years is None:
+            began, years = time.monotonic(), await self.log.keys("calendar")
+        assert began is not None
         calendar = self.base
         records: list[Recorded] = []
-        for year in await self.log.keys("calendar"):
+        for year in years:
             records.extend((await self.log.load("calendar", year)).records)
         for recorded in sorted(records, key=lambda r: r.seq):
             calendar = apply_published(calendar, recorded)
         self.current, self._read_at = calendar, began
-        self._checked_at = max(self._checked_at or began, began)
+        self._checked_at = began
         self.reads += 1

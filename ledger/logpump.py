@@ -80,7 +80,7 @@ class PumpReader:
         self.buffer: list[Recorded] = []
         self.finished = False
         self.stop = 0
-        self.next_seq = self.from_seq  # the first sequence not handed over yet
+        self.next_seq = self.from_seq  # the first sequence not yet received from the child
 
     async def start(self) -> None:
         self.stop = self.until_seq if self.until_seq is not None else await self.log.last_seq()

@@ -44,8 +44,12 @@ class Build(msgspec.Struct, frozen=True, kw_only=True):
     permits: str
     alerts: str
     archive: str
-    today: str = TODAY  # SQL: the day overdue is judged on
-    as_of_day: dt.date | None = None  # that day when the build fixes it (an audit build's as-of day); None = today
+    as_of_day: dt.date | None = None  # the day overdue is judged on when the build fixes it (an audit build's)
+
+    @property
+    def today(self) -> str:
+        """SQL: the day overdue is judged on (as_of_day, else today)."""
+        return judged_on(self.as_of_day)
 
 
 LIVE = Build(
@@ -79,7 +83,6 @@ def named(schema: str, *, as_of_day: dt.date | None) -> Build:
         permits=f"{s}.permits",
         alerts=f"{s}.alerts",
         archive=f"{s}.archive",
-        today=today,
         as_of_day=as_of_day,
     )
 

@@ -25,10 +25,12 @@ from services.intake.validate import MAX_BYTES, parse
 log = logging.getLogger("intake")
 NEW_PROJECT = Loaded(records=[], version=0, last_hash=GENESIS_HASH, last_number=0)
 
-# Failures that pass by themselves: the publisher should retry, not report a bug. Postgres shutting down
-# or restarting after a crash (AdminShutdown, CrashShutdown, CannotConnectNow) is an operator intervention.
+# Failures that pass by themselves: the publisher should retry, not report a bug. Postgres shutting down,
+# restarting after a crash, or still starting. Not OperatorInterventionError as a whole: it also holds a
+# dropped database, which a retry only repeats.
 TRANSIENT_FAILURES: tuple[type[BaseException], ...] = (
-    *NATS_TRANSIENT, asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
+    *NATS_TRANSIENT, asyncpg.PostgresConnectionError, asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
+    asyncpg.CannotConnectNowError,
 )
 Receipt = Accepted | Rejected
 

@@ -15,7 +15,7 @@ from ledger.clock import FixedClock
 from ledger.eventlog import EventLog
 from services.intake.handlers import Ports, answer, process
 from services.intake.index import IndexEntry
-from tests.faults import Fault, Faulty
+from tests.faults import Fault, Faulty, faulty
 from tests.intake import builders as b
 
 
@@ -30,11 +30,15 @@ class Fresh:
 
 
 def ports(error: BaseException) -> Ports:
-    """Ports whose event log fails every load and append the way a leader election or a lost server does."""
+    """Ports failing the way a leader election, a lost server or a Postgres restart does: NATS errors from
+    every load and append of the event log, Postgres errors from every key look-up."""
     down = Fault(error, down=True)
-    return Ports(log=cast(EventLog, Faulty(None, load_project=down, append=down)), keys=NoKeys(), freshness=Fresh(),
-                 stages=cast(Any, None), clock=FixedClock(dt.datetime(2026, 3, 2, 2, tzinfo=dt.UTC)),
-                 allowed={"window": ()})
+    if isinstance(error, asyncpg.PostgresError):
+        log, keys = cast(EventLog, Faulty(None)), faulty(NoKeys(), lookup=down)
+    else:
+        log, keys = cast(EventLog, Faulty(None, load_project=down, append=down)), NoKeys()
+    return Ports(log=log, keys=keys, freshness=Fresh(), stages=cast(Any, None),
+                 clock=FixedClock(dt.datetime(2026, 3, 2, 2, tzinfo=dt.UTC)), allowed={"window": ()})
 
 
 @pytest.mark.parametrize("error", [
@@ -42,9 +46,10 @@ def ports(error: BaseException) -> Ports:
     # js.publish while the stream's leader node is down and no new leader is elected yet (kill -9 of a node)
     nats.js.errors.NoStreamResponseError(),
     ConnectionResetError("reset by peer"),
-    # Postgres shutting down (fast restart) or restarting after a crash while a key look-up runs
+    # Postgres shutting down (fast restart), restarting after a crash, or still starting, while a key look-up runs
     asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command"),
     asyncpg.exceptions.CrashShutdownError("terminating connection because of crash of another server process"),
+    asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
 ])
 async def test_a_transient_failure_is_answered_unavailable_with_nothing_written(error: BaseException) -> None:
     receipt = await process(b.raw(b.submit_app("P-failover")), "window", ports(error))
@@ -52,8 +57,13 @@ async def test_a_transient_failure_is_answered_unavailable_with_nothing_written(
     assert "retry with the same idempotency_key" in receipt.message
 
 
-async def test_a_bug_is_still_reported_as_internal_error() -> None:
-    receipt = await process(b.raw(b.submit_app("P-bug")), "window", ports(KeyError("oops")))
+@pytest.mark.parametrize("error", [
+    KeyError("oops"),
+    # an operator intervention too, but one a retry only repeats
+    asyncpg.exceptions.DatabaseDroppedError("database \"ledger\" is being dropped"),
+])
+async def test_a_bug_or_a_permanent_failure_is_still_reported_as_internal_error(error: BaseException) -> None:
+    receipt = await process(b.raw(b.submit_app("P-bug")), "window", ports(error))
     assert isinstance(receipt, Rejected) and receipt.code == "internal_error"
 
 
