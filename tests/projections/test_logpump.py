@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import pytest
 from ledger.eventlog import EventLog
 from ledger.logpump import PumpError, PumpReader
 from ledger.projection.build import build
+from tests.cli import ledger_cli
 from tests.projections.netcut import Link, NetCut
 from tests.projections.workload import append_all, commits
 from tests.waiting import eventually
@@ -80,20 +79,13 @@ async def test_the_replay_cli_says_why_when_its_log_reader_loses_its_connection(
 ) -> None:
     await append_all(log.nc, log.subjects, commits(8, 3000))
     netcut.hold_after = HOLD_AFTER  # the CLI's own connection carries far less than this
-    env = {**os.environ, "LEDGER_NATS_URL": netcut.url, "LEDGER_DATABASE_URL": ledger_db,
+    env = {"LEDGER_NATS_URL": netcut.url, "LEDGER_DATABASE_URL": ledger_db,
            "LEDGER_PREFIX": log.subjects.prefix, "LEDGER_DATA_DIR": str(tmp_path)}
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "ledger.cli", "replay", env=env,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    try:
-        (await _held(netcut)).cut()
-        async with asyncio.timeout(30):
-            _, err = await proc.communicate()
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+    replay = asyncio.create_task(ledger_cli(env, "replay"))
+    (await _held(netcut)).cut()
+    ran = await replay
 
-    assert proc.returncode == 1
-    last = err.decode().strip().splitlines()[-1]
+    assert ran.returncode == 1
+    last = ran.stderr.strip().splitlines()[-1]
     assert last.startswith("ledger replay: error: the log reader process ended early (exit 3)"), last
     assert "lost its connection to NATS" in last and "dropped by the next `ledger replay`" in last
