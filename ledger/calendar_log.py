@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+import tenacity
+
 from contracts.envelope import Recorded
 from contracts.events import CalendarPublished
 from ledger.eventlog import EventLog
@@ -34,10 +36,14 @@ class CalendarSource:
     """Holds the current calendar; `refresh()` folds in every calendar commit of the log.
 
     A service learns of a publication from a core NATS notice, which a process that was
-    reconnecting at the time never gets. So whoever meets a year its copy lacks goes through
-    `deciding()`, which asks the log whether that copy is behind before believing the year
-    unpublished. Reads are single-flight: concurrent callers share one read.
+    reconnecting at the time never gets. Two things make up for it: the connection that hears the
+    notices calls `catch_up()` each time it reconnects (a correction of a year the copy has is found
+    only so), and whoever meets a year its copy lacks goes through `deciding()`, which asks the log
+    whether that copy is behind before believing the year unpublished. Reads are single-flight:
+    concurrent callers share one read.
     """
+
+    CATCH_UP_WAIT = tenacity.wait_exponential(multiplier=0.5, max=30)  # between tries of a catch-up read
 
     def __init__(self, log_: EventLog, base: WorkingCalendar | None = None) -> None:
         self.log = log_
@@ -47,6 +53,7 @@ class CalendarSource:
         self._read_at: float | None = None  # monotonic time at which the last successful read began
         self._checked_at: float | None = None  # … the last look at the log's calendar keys (or read) began
         self._reading = asyncio.Lock()
+        self._catching_up: asyncio.Task[None] | None = None
 
     async def refresh(self) -> WorkingCalendar:
         """Read every calendar commit again — unless a read that began after this call asked is done by
@@ -56,6 +63,30 @@ class CalendarSource:
             if self._read_at is None or self._read_at < asked:
                 await self._read()
             return self.current
+
+    def catch_up(self) -> asyncio.Task[None]:
+        """Read the calendar again in the background, trying until the log answers: for a connection that
+        has just reconnected (its callback must not wait on the log, which may be reconnecting too).
+        A catch-up still trying is replaced: its read may have begun before this reconnect."""
+        if self._catching_up is not None:
+            self._catching_up.cancel()
+        self._catching_up = asyncio.create_task(self._catch_up(), name="calendar catch-up")
+        return self._catching_up
+
+    async def _catch_up(self) -> None:
+        before = self.current.version
+        retrying = tenacity.AsyncRetrying(
+            wait=self.CATCH_UP_WAIT, reraise=True,
+            before_sleep=lambda state: log.warning(
+                "reading the calendar after a reconnect failed (%s); trying again in %.1f s",
+                state.outcome.exception() if state.outcome else None,
+                state.next_action.sleep if state.next_action else 0))
+        async for attempt in retrying:
+            with attempt:
+                await self.refresh()
+        if self.current.version != before:
+            log.warning("calendar notices were missed while reconnecting: now %s (was %s)",
+                        self.current.version, before)
 
     async def deciding(self, decide: Callable[[WorkingCalendar], T], *, unknown: type[Exception] = UnknownYear) -> T:
         """`decide(current calendar)`; when it raises `unknown` (it met a year the copy in hand lacks), and

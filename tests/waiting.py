@@ -34,6 +34,13 @@ async def eventually(probe: Callable[[], Awaitable[T | None]], *, within: float 
         await asyncio.sleep(poll)
 
 
+async def until(condition: Callable[[], bool], *, within: float = 10.0, what: str = "condition") -> None:
+    """`eventually` for a condition that needs no I/O to check (a counter, a client's state)."""
+    async def probe() -> bool | None:
+        return condition() or None
+    await eventually(probe, within=within, what=what)
+
+
 async def waiting_on_lock(watcher: asyncpg.Connection, pid: int, *, event: str | None = None) -> bool:
     """Whether the backend `pid` waits for a lock (of kind `event`, e.g. 'advisory', if given), as `watcher`
     sees it in pg_stat_activity."""

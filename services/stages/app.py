@@ -5,7 +5,8 @@
   concurrency settles races between them);
 - reactions: a durable pull consumer `stages-react` on project subjects, ack only after the
   reaction is appended (NACK_ON_ERROR), so a crash redelivers and `react` is idempotent;
-- calendar: the calendar subjects are watched with a core subscription; any publication refreshes.
+- calendar: the calendar subjects are watched with a core subscription; any publication refreshes,
+  and so does every reconnect of the broker's connection (a notice sent meanwhile was lost).
 """
 
 from __future__ import annotations
@@ -57,8 +58,12 @@ def build_broker(settings: Settings, ports: Ports) -> NatsBroker:
     security = (SASLPlaintext(username=settings.nats_user, password=settings.nats_password or "")
                 if settings.nats_user else None)
     # apply_types=False and the raw_message decoder: handlers get nats-py's message (raw_message says why).
+    async def reconnected() -> None:  # calendar notices sent while this connection was down are lost
+        ports.calendar.catch_up()
+
     broker = NatsBroker(settings.nats_url or "nats://127.0.0.1:4222", security=security, connect_timeout=5,
-                        logger=None, name="stages", apply_types=False, decoder=raw_message)
+                        logger=None, name="stages", apply_types=False, decoder=raw_message,
+                        reconnected_cb=reconnected)
 
     # Handlers for different projects run concurrently; the same project's races are settled by
     # optimistic concurrency in handle_workflow.

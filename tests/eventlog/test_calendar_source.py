@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+import nats.errors
 import pytest
+import tenacity
 from nats.aio.client import Client as NATS
 
 from contracts.subjects import Subjects
@@ -18,6 +20,8 @@ from ledger.calendar_log import CalendarSource
 from ledger.eventlog import EventLog, provision
 from ledger.workdays import UnknownYear, WorkingCalendar
 from tests.factories import calendar_2027
+from tests.faults import Fault, faulty
+from tests.waiting import until
 
 NEW_YEARS_EVE = dt.date(2026, 12, 31)
 
@@ -85,3 +89,24 @@ async def test_concurrent_callers_meeting_an_unpublished_year_share_the_look_in_
     assert all(isinstance(o, UnknownYear) for o in outcomes)
     # The first look began before the others asked; the second began after all of them asked and serves them.
     assert (looks, source.reads) == (2, 0)
+
+
+async def test_a_catch_up_after_a_reconnect_tries_until_the_log_answers(
+        log: EventLog, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = CalendarSource(faulty(log, keys=(down := Fault(nats.errors.TimeoutError, times=3))))
+    monkeypatch.setattr(CalendarSource, "CATCH_UP_WAIT", tenacity.wait_none())
+    await log.append(calendar_2027(), expected_version=0)  # published while this process was reconnecting
+    await asyncio.wait_for(source.catch_up(), timeout=10)
+    assert down.failed == 3 and source.reads == 1
+    assert first_working_day_of_2027(source.current) == dt.date(2027, 1, 4)
+
+
+async def test_a_new_reconnect_replaces_a_catch_up_still_trying(log: EventLog, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = CalendarSource(faulty(log, keys=(down := Fault(nats.errors.TimeoutError, down=True))))
+    monkeypatch.setattr(CalendarSource, "CATCH_UP_WAIT", tenacity.wait_fixed(0.01))
+    first = source.catch_up()
+    await until(lambda: down.failed >= 2, what="the first catch-up trying")
+    second = source.catch_up()  # its read must begin after this reconnect: the first one's may not have
+    down.release()
+    await asyncio.wait_for(second, timeout=10)
+    assert first.cancelled() and source.reads == 1

@@ -14,7 +14,7 @@ from ledger.eventlog import EventLog
 from ledger.logpump import PumpError, PumpReader
 from ledger.projection.build import build
 from tests.cli import ledger_cli
-from tests.projections.netcut import Link, NetCut
+from tests.netcut import Link, NetCut
 from tests.projections.workload import append_all, commits
 from tests.waiting import eventually
 

@@ -15,19 +15,22 @@ from contracts import commands as cmd
 from contracts import events as ev
 from contracts.codec import decode_receipt, encode
 from contracts.commands import Submission, WorkflowRequest
-from contracts.envelope import Commit
+from contracts.envelope import Commit, Envelope
 from contracts.receipts import Accepted, Rejected
 from contracts.subjects import Subjects
+from contracts.types import GENESIS_HASH
 from ledger.calendar_log import CalendarSource
 from ledger.eventlog import AppendResult, EventLog, provision
 from ledger.natsconn import confirm_subscriptions
 from ledger.settings import Settings
+from ledger.workdays import WorkingCalendar
 from services.stages import app as stages_app
 from services.stages.app import build_broker
 from services.stages.handlers import Ports, handle_workflow, react_to_commit
 from services.stages.policy import load_policy
 from tests.factories import calendar_2027, commit_after, received
-from tests.waiting import eventually
+from tests.netcut import NetCut
+from tests.waiting import eventually, until
 
 AT = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)  # Monday 2 March 2026, 10:00 in Shanghai
 
@@ -238,3 +241,36 @@ async def test_a_reaction_needing_a_year_whose_notice_this_replica_missed_opens_
     assert await react_to_commit(commit, ports) == 1
     opened = (await log.load_project("P-rx")).records[-1].commit.events[0].event
     assert isinstance(opened, ev.StageOpened) and opened.stage == "site_selection" and opened.due_on.year == 2027
+
+
+async def test_a_calendar_correction_published_while_the_broker_reconnected_is_read_after_it(
+        nats_url: str, nc: NATS, subjects: Subjects) -> None:
+    # The notice of a publication is a core message. A replica whose connection was down when a year it
+    # already had was corrected never heard of it, and decided with the old schedule until it restarted
+    # (deciding() finds a year the copy lacks, not a correction of one it has).
+    log, ports = await _replica(nc, subjects)
+    june_first = dt.date(2026, 6, 1)  # a Monday, a working day in the shipped 2026 schedule
+    assert ports.calendar.current.is_working_day(june_first)
+    proxy = NetCut(nats_url)
+    broker = build_broker(Settings(nats_url=await proxy.start(), prefix=subjects.prefix), ports)
+    await broker.start()
+    try:
+        await confirm_subscriptions(broker.connection)
+        proxy.cut_all(refuse=True)
+        await until(lambda: not broker.connection.is_connected, what="the broker's connection down")
+        shipped = WorkingCalendar.default()
+        correction = ev.CalendarPublished(year=2026, holidays=[*shipped.holidays(2026), june_first],
+                                       workdays=list(shipped.workdays(2026)))
+        await log.append(Commit(commit_id="cal-2026-fix", kind="calendar", key="2026", number=1,
+                                prev_hash=GENESIS_HASH,
+                                events=[Envelope(event_id="e-cal-2026-fix", project_id=None, occurred_at=AT,
+                                                 actor="办公室", source="operator", event=correction)]),
+                         expected_version=0)  # its notice reaches no one
+        proxy.refusing = False
+
+        await until(lambda: not ports.calendar.current.is_working_day(june_first), within=20,
+                    what="the correction read after the reconnect")
+        assert broker.connection.is_connected
+    finally:
+        await broker.stop()
+        await proxy.close()

@@ -1,4 +1,4 @@
-"""A TCP proxy in front of nats-server whose connections a test can hold up or cut, one by one.
+"""A TCP proxy in front of nats-server whose connections a test can hold up or cut, one by one, or refuse.
 
 Killing the shared server would disturb every other test; cutting one client's connection here is
 what that client sees when the server goes away (EOF), and holding it is a network gone silent.
@@ -31,6 +31,7 @@ class NetCut:
         self.target = (parts.hostname or "127.0.0.1", parts.port or 4222)
         self.links: list[Link] = []
         self.hold_after: int | None = None  # for connections made from now on
+        self.refusing = False  # while set, a new connection is closed at once (the server is unreachable)
         self._server: asyncio.Server | None = None
         self.url = ""
         self._tasks: set[asyncio.Task[None]] = set()
@@ -50,7 +51,16 @@ class NetCut:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    def cut_all(self, *, refuse: bool) -> None:
+        """Cut every connection; with `refuse`, refuse new ones until `refusing` is cleared."""
+        self.refusing = refuse
+        for link in self.links:
+            link.cut()
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.refusing:
+            writer.transport.abort()
+            return
         up_reader, up_writer = await asyncio.open_connection(*self.target)
         link = Link(client=writer, server=up_writer, hold_after=self.hold_after)
         self.links.append(link)
