@@ -50,6 +50,7 @@ class AppendResult(msgspec.Struct, frozen=True, kw_only=True):
     seq: int
     hash: str
     duplicate: bool = False
+    original: Recorded | None = None  # a duplicate whose record the log already had in hand (a lost ack's retry)
 
 
 class Loaded(msgspec.Struct, frozen=True, kw_only=True):
@@ -149,11 +150,13 @@ class EventLog:
             # that already landed arrives here: look at what followed our expected version.
             landed = await self._next_on_subject(subject, expected_version + 1)
             if landed is not None and landed[1].get("Nats-Msg-Id") == commit.commit_id:
-                seq = landed[0]
+                seq, landed_headers = landed[0], landed[1]
                 if sha256_hex(landed[2]) != digest:
                     raise ChainMismatch(f"{subject}: commit id {commit.commit_id} reused with other bytes") from None
                 self._tip[subject] = (seq, digest, commit.number)
-                return AppendResult(seq=seq, hash=digest, duplicate=True)
+                original = Recorded(seq=seq, subject=subject, hash=digest, commit=commit,  # the same bytes
+                                    recorded_at=parse_nats_time(landed_headers["Nats-Time-Stamp"]))
+                return AppendResult(seq=seq, hash=digest, duplicate=True, original=original)
             raise ConcurrencyConflict(subject, expected_version) from None
         self._tip[subject] = (ack.seq, digest, commit.number)
         return AppendResult(seq=ack.seq, hash=digest, duplicate=bool(ack.duplicate))

@@ -7,11 +7,14 @@ original message; either way the answer is the original receipt or `idempotency_
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import msgspec
 
 from contracts.commands import Submission
 from contracts.envelope import Recorded
 from contracts.receipts import Accepted, Rejected
+from ledger.eventlog import AppendResult
 
 
 def receipt_of(record: Recorded, *, duplicate: bool) -> Accepted:
@@ -42,3 +45,14 @@ def judge(original_hash: str, original: Accepted, submission: Submission, digest
 def judge_record(record: Recorded, submission: Submission, digest: str) -> Accepted | Rejected:
     """`judge` against a commit already in the log: its original receipt, or a conflict."""
     return judge(record.commit.submission_hash, receipt_of(record, duplicate=False), submission, digest)
+
+
+async def judge_duplicate(done: AppendResult, get: Callable[[int], Awaitable[Recorded | None]],
+                          submission: Submission, digest: str) -> Accepted | Rejected | None:
+    """The answer to an append the log reported as a duplicate — the original's receipt, or a conflict (the
+    key used before with another payload, perhaps on another project) — or None when it was no duplicate or
+    the original cannot be read. `get` reads the original at its sequence unless the log had it in hand."""
+    if not done.duplicate:
+        return None
+    original = done.original or await get(done.seq)
+    return None if original is None else judge_record(original, submission, digest)

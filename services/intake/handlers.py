@@ -16,7 +16,7 @@ from ledger.clock import Clock
 from ledger.eventlog import ChainMismatch, ConcurrencyConflict, EventLog, Loaded
 from ledger.ids import submission_hash
 from ledger.natsconn import NATS_TRANSIENT
-from ledger.receipts import judge, judge_record
+from ledger.receipts import judge, judge_duplicate, judge_record
 from services.intake import domain
 from services.intake.idempotency import build_commit, find_in
 from services.intake.ports import Appends, Freshness, Keys, ReceiptLog, RejectedLog, Stages, Unavailable
@@ -121,10 +121,8 @@ async def _append(sub: Submission, source: str, digest: str, ports: Ports, first
             done = await (ports.appends or ports.log).append(commit, expected_version=loaded.version)
         except (ConcurrencyConflict, ChainMismatch):
             continue  # another writer (or our own earlier attempt) landed first: reload and decide again
-        if done.duplicate:  # the msg-id was seen: possibly the same key on another project
-            original = await ports.log.get(done.seq)
-            if original is not None:
-                return judge_record(original, sub, digest)
+        if (duplicate := await judge_duplicate(done, ports.log.get, sub, digest)) is not None:
+            return duplicate  # the msg-id was seen: possibly the same key on another project
         return Accepted(idempotency_key=sub.idempotency_key, project_id=sub.project_id,
                         event_ids=[e.event_id for e in commit.events], project_version=done.seq,
                         commit_hash=done.hash)

@@ -15,7 +15,7 @@ from ledger.clock import FixedClock
 from ledger.eventlog import ChainMismatch, ConcurrencyConflict, EventLog, Loaded, next_commit
 from ledger.ids import commit_id_for, event_id_for, submission_hash
 from ledger.keyed_lock import KeyedLock
-from ledger.receipts import judge_record
+from ledger.receipts import judge_duplicate, judge_record
 from services.stages.decide import decide
 from services.stages.evolve import fold
 from services.stages.policy import Policy
@@ -87,10 +87,8 @@ async def _handle_workflow(request: WorkflowRequest, ports: Ports) -> Accepted |
             # Someone else wrote first: reload, decide again. ChainMismatch: this commit id landed with other
             # bytes (another replica decided it with another calendar version): the reload finds it.
             continue
-        if done.duplicate:  # the msg-id is in the stream already, not in this project: the key used on another
-            original = await ports.log.get(done.seq)
-            if original is not None:
-                return judge_record(original, sub, digest)
+        if (duplicate := await judge_duplicate(done, ports.log.get, sub, digest)) is not None:
+            return duplicate  # the msg-id is in the stream already (a lost ack, or the key used on another project)
         return Accepted(idempotency_key=key, project_id=pid, event_ids=[e.event_id for e in envelopes],
                         project_version=done.seq,
                         commit_hash=done.hash, duplicate=done.duplicate)

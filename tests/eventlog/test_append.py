@@ -6,8 +6,13 @@ import asyncio
 
 import pytest
 
+from contracts import commands as cmd
+from contracts.commands import Submission
+from contracts.envelope import Recorded
+from contracts.receipts import Accepted
 from contracts.types import GENESIS_HASH
 from ledger.eventlog import ChainMismatch, ConcurrencyConflict, EventLog
+from ledger.receipts import judge_duplicate
 from tests.factories import blocker, commit_after, received
 
 
@@ -56,7 +61,16 @@ async def test_a_retried_append_after_a_lost_ack_lands_once_and_reports_success(
     again = await log.append(commit, expected_version=0)
 
     assert again.seq == first.seq and again.hash == first.hash and again.duplicate
-    assert len((await log.load_project("P-retry")).records) == 1
+    records = (await log.load_project("P-retry")).records
+    assert len(records) == 1 and again.original == records[0]  # the log had the record in hand: no second read
+
+    async def no_read(seq: int) -> Recorded | None:
+        raise AssertionError(f"read {seq} again")
+    submission = Submission(idempotency_key="k-retry", project_id="P-retry",
+                            occurred_at=commit.events[0].occurred_at, actor="李科员",
+                            command=cmd.WithdrawApplication(reason="x"))  # judged by its hash alone
+    answer = await judge_duplicate(again, no_read, submission, commit.submission_hash)
+    assert isinstance(answer, Accepted) and answer.duplicate and answer.project_version == first.seq
 
 
 async def test_a_retry_long_after_the_duplicate_window_is_still_recognised(log: EventLog) -> None:
