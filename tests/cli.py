@@ -7,6 +7,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import NamedTuple
 
 from ledger.waits import within
@@ -34,6 +35,15 @@ async def run(argv: Sequence[str], env: Mapping[str, str], *, limit: float = LIM
             await proc.wait()
     assert proc.returncode is not None
     return Ran(proc.returncode, out.decode(), err.decode())
+
+
+def ledger_env(nats_url: str, database_url: str, prefix: str, data_dir: Path | None = None,
+               **extra: str) -> dict[str, str]:
+    """The settings a service or the CLI reads to reach one test's servers (LEDGER_*), without os.environ."""
+    env = {"LEDGER_NATS_URL": nats_url, "LEDGER_DATABASE_URL": database_url, "LEDGER_PREFIX": prefix, **extra}
+    if data_dir is not None:
+        env["LEDGER_DATA_DIR"] = str(data_dir)
+    return env
 
 
 async def ledger_cli(env: dict[str, str], *args: str) -> Ran:

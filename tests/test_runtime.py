@@ -24,6 +24,7 @@ from ledger.cli import main
 from ledger.runtime.ports import free_port
 from ledger.runtime.supervisor import Child, ProcessSpec
 from ledger.waits import within
+from tests.cli import ledger_env
 from tests.waiting import eventually
 
 UP_SECONDS = 120.0
@@ -211,7 +212,7 @@ def test_with_urls_set_it_uses_those_servers_and_starts_neither(
     tmp_path: Path, nats_url: str, database_url: str, running: list[Ledger]
 ) -> None:
     prefix = "t" + uuid.uuid4().hex[:10]
-    env = {"LEDGER_NATS_URL": nats_url, "LEDGER_DATABASE_URL": database_url, "LEDGER_PREFIX": prefix}
+    env = ledger_env(nats_url, database_url, prefix)
     ledger = Ledger("--data-dir", str(tmp_path), env=env)
     running.append(ledger)
     assert ledger.up() == (nats_url, database_url)

@@ -27,6 +27,7 @@ from ledger.runtime.auth import ensure_demo_sources
 from ledger.runtime.ports import free_port
 from ledger.settings import Settings
 from services.api.auth import ensure_demo_tokens, load_tokens, token_of
+from tests.cli import ledger_env
 from tests.waiting import eventually
 
 SERVICES = ("projections", "stages", "intake", "api")
@@ -62,9 +63,9 @@ async def running_system(nats_url: str, database_url: str, root: Path) -> AsyncI
     tokens = load_tokens(ensure_demo_tokens(root / "auth" / "api_tokens.toml"))
     sources = ensure_demo_sources(root / "auth" / "sources.toml")
     port = free_port()
-    env = {**os.environ, "LEDGER_NATS_URL": nats_url, "LEDGER_DATABASE_URL": db, "LEDGER_PREFIX": subjects.prefix,
-           "LEDGER_SOURCES_FILE": str(sources), "LEDGER_API_TOKENS_FILE": str(root / "auth" / "api_tokens.toml"),
-           "LEDGER_API_PORT": str(port), "LEDGER_DATA_DIR": str(root)}
+    env = {**os.environ, **ledger_env(nats_url, db, subjects.prefix, root, LEDGER_SOURCES_FILE=str(sources),
+                                      LEDGER_API_TOKENS_FILE=str(root / "auth" / "api_tokens.toml"),
+                                      LEDGER_API_PORT=str(port))}
     logs = root / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     procs = [start(s, env, logs) for s in SERVICES]

@@ -11,13 +11,13 @@ from pathlib import Path
 import asyncpg
 
 from tests import waiting
+from tests.cli import ledger_env
 
 
 def start_projector(
     nats_url: str, database_url: str, prefix: str, data_dir: Path, **extra: str
 ) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "LEDGER_NATS_URL": nats_url, "LEDGER_DATABASE_URL": database_url, "LEDGER_PREFIX": prefix,
-           "LEDGER_DATA_DIR": str(data_dir), **extra}
+    env = {**os.environ, **ledger_env(nats_url, database_url, prefix, data_dir, **extra)}
     log = open(data_dir / "projector.log", "ab")  # handed to the child
     return subprocess.Popen([sys.executable, "-m", "services.projections"], env=env, stdout=log, stderr=log)
 

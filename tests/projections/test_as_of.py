@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from pathlib import Path
 
 import asyncpg
@@ -17,7 +16,7 @@ from ledger.logtime import from_unix_nanos
 from ledger.projection import query
 from ledger.projection.asof import parse_as_of
 from ledger.projection.build import as_of_filter, build
-from tests.cli import ledger_cli
+from tests.cli import ledger_cli, ledger_env
 from tests.projections.workload import append_all, commits
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -88,8 +87,7 @@ async def test_the_cli_read_as_of_a_date_includes_what_was_recorded_on_that_day(
     pid = str(last.commit.key)
     everything = await query.as_of(log, pid, last.recorded_at)
     assert everything is not None
-    env = {**os.environ, "LEDGER_NATS_URL": nats_url, "LEDGER_DATABASE_URL": ledger_db,
-           "LEDGER_PREFIX": log.subjects.prefix, "LEDGER_DATA_DIR": str(tmp_path)}
+    env = ledger_env(nats_url, ledger_db, log.subjects.prefix, tmp_path)
 
     said = f"as of {day} end of day (before {day + dt.timedelta(days=1)}T00:00:00+08:00), by recorded time"
     shown = await ledger_cli(env, "show", pid, "--as-of", day.isoformat(), "--json")

@@ -13,7 +13,7 @@ import pytest
 from ledger.eventlog import EventLog
 from ledger.logpump import PumpError, PumpReader
 from ledger.projection.build import build
-from tests.cli import ledger_cli
+from tests.cli import ledger_cli, ledger_env
 from tests.netcut import Link, NetCut
 from tests.projections.workload import append_all, commits
 from tests.waiting import eventually
@@ -79,8 +79,7 @@ async def test_the_replay_cli_says_why_when_its_log_reader_loses_its_connection(
 ) -> None:
     await append_all(log.nc, log.subjects, commits(8, 3000))
     netcut.hold_after = HOLD_AFTER  # the CLI's own connection carries far less than this
-    env = {"LEDGER_NATS_URL": netcut.url, "LEDGER_DATABASE_URL": ledger_db,
-           "LEDGER_PREFIX": log.subjects.prefix, "LEDGER_DATA_DIR": str(tmp_path)}
+    env = ledger_env(netcut.url, ledger_db, log.subjects.prefix, tmp_path)
     replay = asyncio.create_task(ledger_cli(env, "replay"))
     (await _held(netcut)).cut()
     ran = await replay

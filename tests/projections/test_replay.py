@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
-import os
 from pathlib import Path
 
 import asyncpg
@@ -14,7 +13,7 @@ from ledger.eventlog import EventLog
 from ledger.projection import query
 from ledger.projection.build import build
 from ledger.projection.certificate import certificate
-from tests.cli import ledger_cli
+from tests.cli import ledger_cli, ledger_env
 from tests.projections.live import caught_up, live_projector
 from tests.projections.proc import applied_seq
 from tests.projections.workload import append_all, commits
@@ -88,8 +87,7 @@ async def test_the_replay_cli_prints_equal_certificates_when_nothing_changed(
     log: EventLog, ledger_db: str, nats_url: str, tmp_path: Path
 ) -> None:
     await append_all(log.nc, log.subjects, commits(9, 400))
-    env = {**os.environ, "LEDGER_NATS_URL": nats_url, "LEDGER_DATABASE_URL": ledger_db,
-           "LEDGER_PREFIX": log.subjects.prefix, "LEDGER_DATA_DIR": str(tmp_path)}
+    env = ledger_env(nats_url, ledger_db, log.subjects.prefix, tmp_path)
 
     first = await ledger_cli(env, "replay")
     assert first.returncode == 0, first.stderr
