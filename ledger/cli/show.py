@@ -48,33 +48,32 @@ async def _run(args: argparse.Namespace) -> int:
     import msgspec
 
     from ledger.clock import SystemClock, local_date
-    from ledger.projection import query
+    from ledger.projection import catalog, query
     from ledger.projection.asof import parse_as_of
     from ledger.projection.session import database, event_log
 
     settings = load_settings()
     # Overdue is judged on the day the ledger is read as of (an audit's "on 1 March"), else today.
-    judged_at: dt.datetime | None = None
+    judged_on: dt.date | None = None
     heading: str | None = None
     if args.as_of:
         try:
             as_of = parse_as_of(args.as_of)
         except ValueError as err:
             raise CliError(f"--as-of: {err}") from None
-        judged_at, heading = as_of.at, f"{as_of.describe()}, by {args.by} time"
+        judged_on, heading = local_date(as_of.at), f"{as_of.describe()}, by {args.by} time"
         async with event_log(settings) as log:
-            project = await query.as_of(log, args.project, judged_at, args.by)
+            project = await query.as_of(log, args.project, as_of.at, args.by)
     else:
         async with database(settings) as conn:
-            try:
+            try:  # a named build is read only when the catalog holds it ready, as the read API does
+                judged_on = await catalog.readable_build(conn, args.schema) if args.schema else None
                 project = await query.from_schema(conn, args.project, args.schema)
-            except ValueError as err:
-                raise CliError(str(err)) from None
-            if args.schema:
-                judged_at = await conn.fetchval("SELECT as_of FROM ledger_meta.builds WHERE name = $1", args.schema)
+            except ValueError as err:  # catalog.Unreadable, or a name schema.q() refuses
+                raise CliError(f"--schema: {err}") from None
     if project is None:
         raise CliError(f"project '{args.project}' is not in the ledger" + (f" {heading}" if heading else ""))
-    entry = query.to_json(project, local_date(judged_at or SystemClock().now()))
+    entry = query.to_json(project, judged_on or local_date(SystemClock().now()))
     if args.json:
         if heading is not None:  # stdout stays the entry alone
             print(f"show: {heading}", file=sys.stderr)

@@ -74,6 +74,25 @@ async def live_schema(conn: asyncpg.Connection) -> str | None:
     return None if row is None else str(row)
 
 
+class Unreadable(ValueError):
+    """A build name a reader may not read: no such build in the catalog, or one not ready."""
+
+
+async def readable_build(conn: asyncpg.Connection, name: str) -> dt.date | None:
+    """The day (Asia/Shanghai) a reader of build `name` judges overdue on: its as-of day, or None when it
+    has none (today, then). Unreadable unless the catalog holds it ready (the live build always reads).
+    One round trip: the build's row and the live pointer together."""
+    row = await conn.fetchrow(
+        "SELECT b.status, (b.as_of AT TIME ZONE 'Asia/Shanghai')::date AS as_of_day, l.schema AS live "
+        "FROM ledger_meta.builds b LEFT JOIN ledger_meta.live l ON l.id = 1 WHERE b.name = $1", name)
+    if row is None:
+        raise Unreadable(f"no build named '{name}' in the catalog")
+    if row["status"] != "ready" and name != row["live"]:
+        raise Unreadable(f"build '{name}' is {row['status']}, not ready")
+    day: dt.date | None = row["as_of_day"]
+    return day
+
+
 async def new_build(
     conn: asyncpg.Connection,
     *,

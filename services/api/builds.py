@@ -13,6 +13,7 @@ import datetime as dt
 import asyncpg
 import msgspec
 
+from ledger.projection import catalog
 from ledger.projection.schema import q
 from services.api.errors import ApiError, bad_parameter
 
@@ -93,17 +94,14 @@ async def resolve(conn: asyncpg.Connection, schema: str | None) -> Build:
         return LIVE
     if len(schema) > 63:
         raise bad_parameter("schema", "a build name has at most 63 characters")
-    # One round trip reads the build's catalog row (status, as-of day) and the live pointer; nothing after
-    # it reads the catalog again: the as-of day goes into the fragments as a literal.
-    row = await conn.fetchrow(
-        "SELECT b.status, (b.as_of AT TIME ZONE 'Asia/Shanghai')::date AS as_of_day, l.schema AS live "
-        "FROM ledger_meta.builds b LEFT JOIN ledger_meta.live l ON l.id = 1 WHERE b.name = $1", schema)
-    if row is None:
-        raise bad_parameter("schema", f"no build named '{schema}' in the catalog (see /api/v1/builds)")
-    if row["status"] != "ready" and schema != row["live"]:
-        raise bad_parameter("schema", f"build '{schema}' is {row['status']}, not ready")
+    # One round trip reads the build's catalog row; nothing after it reads the catalog again: the as-of day
+    # goes into the fragments as a literal.
     try:
-        return named(schema, as_of_day=row["as_of_day"])
+        as_of_day = await catalog.readable_build(conn, schema)
+    except catalog.Unreadable as exc:
+        raise bad_parameter("schema", f"{exc} (see /api/v1/builds)") from None
+    try:
+        return named(schema, as_of_day=as_of_day)
     except ValueError as exc:  # the catalog should never hold such a name; refuse rather than quote it
         raise bad_parameter("schema", str(exc)) from None
 

@@ -13,7 +13,7 @@ from contracts.envelope import Recorded
 from ledger.clock import BUREAU_TZ, local_date
 from ledger.eventlog import EventLog
 from ledger.logtime import from_unix_nanos
-from ledger.projection import query
+from ledger.projection import catalog, query
 from ledger.projection.asof import parse_as_of
 from ledger.projection.build import as_of_filter, build
 from tests.cli import ledger_cli, ledger_env
@@ -109,3 +109,15 @@ async def test_the_cli_read_as_of_a_date_includes_what_was_recorded_on_that_day(
     audit = await conn.fetchrow("SELECT as_of, certificate FROM ledger_meta.builds WHERE name = 'audit_day'")
     assert audit["certificate"] == full.certificate  # every commit recorded that day (and before) is in it
     assert local_date(audit["as_of"]) == day
+
+    # The build reads as the audit it is: its entry judged on its as-of day, like the fold above.
+    from_build = await ledger_cli(env, "show", pid, "--schema", "audit_day", "--json")
+    assert from_build.returncode == 0, from_build.stderr
+    entry, folded = json.loads(from_build.stdout), json.loads(shown.stdout)
+    assert (entry["version"], entry["overdue"]) == (folded["version"], folded["overdue"])
+    # A build the catalog does not hold ready is refused as the read API refuses it: one being built, or none.
+    await catalog.new_build(conn, name="half_built", kind="audit")
+    for name, said_why in (("half_built", "build 'half_built' is building, not ready"),
+                           ("nope", "no build named 'nope' in the catalog")):
+        refused = await ledger_cli(env, "show", pid, "--schema", name)
+        assert refused.returncode == 1 and f"--schema: {said_why}" in refused.stderr, refused.stderr
