@@ -6,13 +6,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 import tenacity
 
 from contracts.envelope import Recorded
 from contracts.events import CalendarPublished
 from ledger.eventlog import EventLog
+from ledger.natsconn import NATS_TRANSIENT
 from ledger.workdays import CalendarError, UnknownYear, WorkingCalendar
 
 log = logging.getLogger("stages.calendar")
@@ -43,7 +44,8 @@ class CalendarSource:
     concurrent callers share one read.
     """
 
-    CATCH_UP_WAIT = tenacity.wait_exponential(multiplier=0.5, max=30)  # between tries of a catch-up read
+    CATCH_UP_WAIT: ClassVar[tenacity.wait.wait_base] = tenacity.wait_exponential(multiplier=0.5, max=30)
+    """Between tries of a catch-up read."""
 
     def __init__(self, log_: EventLog, base: WorkingCalendar | None = None) -> None:
         self.log = log_
@@ -67,7 +69,8 @@ class CalendarSource:
     def catch_up(self) -> asyncio.Task[None]:
         """Read the calendar again in the background, trying until the log answers: for a connection that
         has just reconnected (its callback must not wait on the log, which may be reconnecting too).
-        A catch-up still trying is replaced: its read may have begun before this reconnect."""
+        A catch-up still trying is replaced: its read may have begun before this reconnect. Only NATS
+        failures that pass are tried again; any other is logged and ends the catch-up."""
         if self._catching_up is not None:
             self._catching_up.cancel()
         self._catching_up = asyncio.create_task(self._catch_up(), name="calendar catch-up")
@@ -76,17 +79,28 @@ class CalendarSource:
     async def _catch_up(self) -> None:
         before = self.current.version
         retrying = tenacity.AsyncRetrying(
-            wait=self.CATCH_UP_WAIT, reraise=True,
+            wait=self.CATCH_UP_WAIT, retry=tenacity.retry_if_exception_type(NATS_TRANSIENT), reraise=True,
             before_sleep=lambda state: log.warning(
                 "reading the calendar after a reconnect failed (%s); trying again in %.1f s",
                 state.outcome.exception() if state.outcome else None,
                 state.next_action.sleep if state.next_action else 0))
-        async for attempt in retrying:
-            with attempt:
-                await self.refresh()
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    await self.refresh()
+        except Exception:
+            log.exception("reading the calendar after a reconnect failed; the calendar in hand stays %s",
+                          self.current.version)
+            return
         if self.current.version != before:
             log.warning("calendar notices were missed while reconnecting: now %s (was %s)",
                         self.current.version, before)
+
+    async def close(self) -> None:
+        """Stop a catch-up still trying (before the log's connection closes)."""
+        if self._catching_up is not None:
+            self._catching_up.cancel()
+            await asyncio.gather(self._catching_up, return_exceptions=True)
 
     async def deciding(self, decide: Callable[[WorkingCalendar], T], *, unknown: type[Exception] = UnknownYear) -> T:
         """`decide(current calendar)`; when it raises `unknown` (it met a year the copy in hand lacks), and

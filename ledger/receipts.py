@@ -8,13 +8,16 @@ original message; either way the answer is the original receipt or `idempotency_
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from contracts.commands import Submission
 from contracts.envelope import Recorded
 from contracts.receipts import Accepted, Rejected
-from ledger.eventlog import AppendResult
+
+if TYPE_CHECKING:
+    from ledger.eventlog import AppendResult
 
 
 def receipt_of(record: Recorded, *, duplicate: bool) -> Accepted:

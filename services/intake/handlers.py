@@ -125,7 +125,7 @@ async def _append(sub: Submission, source: str, digest: str, ports: Ports, first
             return duplicate  # the msg-id was seen: possibly the same key on another project
         return Accepted(idempotency_key=sub.idempotency_key, project_id=sub.project_id,
                         event_ids=[e.event_id for e in commit.events], project_version=done.seq,
-                        commit_hash=done.hash)
+                        commit_hash=done.hash, duplicate=done.duplicate)
     return Rejected(code="concurrency_exhausted", field="$.project_id", idempotency_key=sub.idempotency_key,
                     project_id=sub.project_id,
                     message=f"project {sub.project_id} changed {ports.max_attempts} times while intake decided; "

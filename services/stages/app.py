@@ -57,10 +57,10 @@ def build_broker(settings: Settings, ports: Ports) -> NatsBroker:
     subjects = settings.subjects
     security = (SASLPlaintext(username=settings.nats_user, password=settings.nats_password or "")
                 if settings.nats_user else None)
-    # apply_types=False and the raw_message decoder: handlers get nats-py's message (raw_message says why).
     async def reconnected() -> None:  # calendar notices sent while this connection was down are lost
         ports.calendar.catch_up()
 
+    # apply_types=False and the raw_message decoder: handlers get nats-py's message (raw_message says why).
     broker = NatsBroker(settings.nats_url or "nats://127.0.0.1:4222", security=security, connect_timeout=5,
                         logger=None, name="stages", apply_types=False, decoder=raw_message,
                         reconnected_cb=reconnected)
@@ -113,11 +113,13 @@ async def run(settings: Settings, policy_path: Path | None = None) -> None:
     await broker.start()
     # Ready only once the server holds every subscription (a flush is not enough: see there)
     await confirm_subscriptions(broker.connection)
+    await calendar.refresh()  # a publication between the first read and the subscription had no one to hear it
     log.info("stages service ready on %s (calendar %s)", settings.subjects.stages_commands, calendar.current.version)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    await calendar.close()
     await broker.stop()
     await nc.drain()

@@ -110,3 +110,20 @@ async def test_a_new_reconnect_replaces_a_catch_up_still_trying(log: EventLog, m
     down.release()
     await asyncio.wait_for(second, timeout=10)
     assert first.cancelled() and source.reads == 1
+
+
+async def test_a_catch_up_meeting_a_failure_that_does_not_pass_stops_and_says_so(
+        log: EventLog, caplog: pytest.LogCaptureFixture) -> None:
+    source = CalendarSource(faulty(log, keys=(broken := Fault(ValueError("a bad calendar record"), down=True))))
+    await asyncio.wait_for(source.catch_up(), timeout=10)  # ends, not tried for ever
+    assert broken.failed == 1 and source.reads == 0
+    assert "reading the calendar after a reconnect failed" in caplog.text and "a bad calendar record" in caplog.text
+
+
+async def test_close_stops_a_catch_up_still_trying(log: EventLog, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = CalendarSource(faulty(log, keys=(down := Fault(nats.errors.TimeoutError, down=True))))
+    monkeypatch.setattr(CalendarSource, "CATCH_UP_WAIT", tenacity.wait_fixed(0.01))
+    trying = source.catch_up()
+    await until(lambda: down.failed >= 1, what="the catch-up trying")
+    await asyncio.wait_for(source.close(), timeout=10)
+    assert trying.cancelled()
