@@ -14,6 +14,7 @@ from contracts.envelope import Recorded
 from contracts.events import CalendarPublished
 from ledger.eventlog import EventLog
 from ledger.natsconn import NATS_TRANSIENT
+from ledger.waits import cancel_and_wait
 from ledger.workdays import CalendarError, UnknownYear, WorkingCalendar
 
 log = logging.getLogger("stages.calendar")
@@ -55,7 +56,7 @@ class CalendarSource:
         self._read_at: float | None = None  # monotonic time at which the last successful read began
         self._checked_at: float | None = None  # … the last look at the log's calendar keys (or read) began
         self._reading = asyncio.Lock()
-        self._catching_up: asyncio.Task[None] | None = None
+        self._catch_ups: set[asyncio.Task[None]] = set()  # running; a replaced one until its cancel is through
 
     async def refresh(self) -> WorkingCalendar:
         """Read every calendar commit again — unless a read that began after this call asked is done by
@@ -63,7 +64,8 @@ class CalendarSource:
         asked = time.monotonic()
         async with self._reading:
             if self._read_at is None or self._read_at < asked:
-                await self._read()
+                began = time.monotonic()
+                await self._read(await self.log.keys("calendar"), began)
             return self.current
 
     def catch_up(self) -> asyncio.Task[None]:
@@ -71,10 +73,12 @@ class CalendarSource:
         has just reconnected (its callback must not wait on the log, which may be reconnecting too).
         A catch-up still trying is replaced: its read may have begun before this reconnect. Only NATS
         failures that pass are tried again; any other is logged and ends the catch-up."""
-        if self._catching_up is not None:
-            self._catching_up.cancel()
-        self._catching_up = asyncio.create_task(self._catch_up(), name="calendar catch-up")
-        return self._catching_up
+        for replaced in self._catch_ups:
+            replaced.cancel()  # not awaited here (a reconnect callback must not wait); close() waits for it
+        task = asyncio.create_task(self._catch_up(), name="calendar catch-up")
+        self._catch_ups.add(task)
+        task.add_done_callback(self._catch_ups.discard)
+        return task
 
     async def _catch_up(self) -> None:
         before = self.current.version
@@ -98,17 +102,16 @@ class CalendarSource:
 
     async def close(self) -> None:
         """Stop a catch-up still trying (before the log's connection closes)."""
-        if self._catching_up is not None:
-            self._catching_up.cancel()
-            await asyncio.gather(self._catching_up, return_exceptions=True)
+        await cancel_and_wait(self._catch_ups)
 
     async def deciding(self, decide: Callable[[WorkingCalendar], T], *, unknown: type[Exception] = UnknownYear) -> T:
         """`decide(current calendar)`; when it raises `unknown` (it met a year the copy in hand lacks), and
         the log holds a year the copy lacks, read the log's calendar again and decide once more. If the
         year is unknown still, that `unknown` propagates: the year is really unpublished."""
         asked = time.monotonic()
+        held = self.current
         try:
-            return decide(self.current)
+            return decide(held)
         except unknown:
             async with self._reading:  # one at a time; a look that began after this caller asked serves it too
                 if self._checked_at is None or self._checked_at < asked:
@@ -116,14 +119,14 @@ class CalendarSource:
                     years = await self.log.keys("calendar")
                     if {int(year) for year in years} - set(self.current.known_years):
                         await self._read(years, began)
-                    self._checked_at = began
+                    else:
+                        self._checked_at = began
+            if self.current is held:  # nothing newer to decide with: the year is really unpublished
+                raise
         return decide(self.current)
 
-    async def _read(self, years: list[str] | None = None, began: float | None = None) -> None:
-        """Fold every calendar commit of `years` (the log's calendar keys, listed at `began`; read now if None)."""
-        if years is None:
-            began, years = time.monotonic(), await self.log.keys("calendar")
-        assert began is not None
+    async def _read(self, years: list[str], began: float) -> None:
+        """Fold every calendar commit of `years` (the log's calendar keys, listed at `began`)."""
         calendar = self.base
         records: list[Recorded] = []
         for year in years:

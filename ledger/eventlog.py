@@ -148,15 +148,13 @@ class EventLog:
                 raise
             # The server checks the expected sequence before the msg-id, so a retry of a write
             # that already landed arrives here: look at what followed our expected version.
-            landed = await self._next_on_subject(subject, expected_version + 1)
-            if landed is not None and landed[1].get("Nats-Msg-Id") == commit.commit_id:
-                seq, landed_headers = landed[0], landed[1]
-                if sha256_hex(landed[2]) != digest:
+            landed = await self._direct({"seq": expected_version + 1, "next_by_subj": subject})
+            if landed is not None and (landed.headers or {}).get("Nats-Msg-Id") == commit.commit_id:
+                if sha256_hex(landed.data) != digest:
                     raise ChainMismatch(f"{subject}: commit id {commit.commit_id} reused with other bytes") from None
-                self._tip[subject] = (seq, digest, commit.number)
-                original = Recorded(seq=seq, subject=subject, hash=digest, commit=commit,  # the same bytes
-                                    recorded_at=parse_nats_time(landed_headers["Nats-Time-Stamp"]))
-                return AppendResult(seq=seq, hash=digest, duplicate=True, original=original)
+                original = _recorded_from_direct(landed, commit)  # the same bytes: no need to decode them
+                self._tip[subject] = (original.seq, digest, commit.number)
+                return AppendResult(seq=original.seq, hash=digest, duplicate=True, original=original)
             raise ConcurrencyConflict(subject, expected_version) from None
         self._tip[subject] = (ack.seq, digest, commit.number)
         return AppendResult(seq=ack.seq, hash=digest, duplicate=bool(ack.duplicate))
@@ -268,13 +266,6 @@ class EventLog:
         if status is not None:
             raise RuntimeError(f"direct get {request}: status {status} {msg.headers}")
         return msg
-
-    async def _next_on_subject(self, subject: str, seq: int) -> tuple[int, dict[str, str], bytes] | None:
-        msg = await self._direct({"seq": seq, "next_by_subj": subject})
-        if msg is None:
-            return None
-        headers = msg.headers or {}
-        return int(headers["Nats-Sequence"]), headers, msg.data
 
     async def _get(self, seq: int) -> Recorded | None:
         msg = await self._direct({"seq": seq})
@@ -401,14 +392,15 @@ class EventLog:
             await reader.close()
 
 
-def _recorded_from_direct(msg: Msg) -> Recorded:
+def _recorded_from_direct(msg: Msg, commit: Commit | None = None) -> Recorded:
+    """The record a direct get returned; `commit` is its body decoded, when the caller already has it."""
     headers = msg.headers or {}
     return Recorded(
         seq=int(headers["Nats-Sequence"]),
         subject=headers["Nats-Subject"],
         recorded_at=parse_nats_time(headers["Nats-Time-Stamp"]),
         hash=sha256_hex(msg.data),
-        commit=decode_commit(msg.data),
+        commit=decode_commit(msg.data) if commit is None else commit,
     )
 
 

@@ -16,6 +16,7 @@ from contracts.subjects import Subjects
 from ledger.runtime.nats import NatsServer, render_config
 from ledger.runtime.ports import free_port
 from ledger.runtime.postgres import PostgresServer
+from tests.netcut import NetCut
 
 
 @pytest.fixture(scope="session")
@@ -75,3 +76,12 @@ async def pg_schema(database_url: str) -> AsyncIterator[str]:
 
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+async def netcut(nats_url: str) -> AsyncIterator[NetCut]:
+    """A TCP proxy in front of the test server (tests/netcut.py): connect through `netcut.url`."""
+    proxy = NetCut(nats_url)
+    await proxy.start()
+    yield proxy
+    await proxy.close()

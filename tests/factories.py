@@ -34,9 +34,16 @@ def commit_after(loaded: Loaded, project_id: str, events: list[Envelope], commit
     return next_commit(loaded, commit_id=commit_id or str(uuid.uuid4()), key=project_id, events=events)
 
 
+def calendar(year: int, holidays: list[dt.date], workdays: list[dt.date] | None = None, *, at: dt.datetime = T0,
+             commit_id: str | None = None) -> Commit:
+    """The office publishing `year`'s calendar: the first commit of that year's key in the log."""
+    cid = commit_id or f"cal-{year}"
+    return Commit(commit_id=cid, kind="calendar", key=str(year), number=1, prev_hash=GENESIS_HASH,
+                  events=[Envelope(event_id=f"e-{cid}", project_id=None, occurred_at=at, actor="办公室",
+                                   source="operator", event=CalendarPublished(
+                                       year=year, holidays=holidays, workdays=workdays or []))])
+
+
 def calendar_2027(*, at: dt.datetime = T0) -> Commit:
     """The office publishing 2027's calendar, with Jan 1 a holiday."""
-    return Commit(commit_id="cal-2027", kind="calendar", key="2027", number=1, prev_hash=GENESIS_HASH,
-                  events=[Envelope(event_id="e-cal-2027", project_id=None, occurred_at=at, actor="办公室",
-                                   source="operator", event=CalendarPublished(
-                                       year=2027, holidays=[dt.date(2027, 1, 1)], workdays=[]))])
+    return calendar(2027, [dt.date(2027, 1, 1)], at=at)

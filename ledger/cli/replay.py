@@ -7,7 +7,7 @@ import asyncio
 import sys
 import time
 
-from ledger.cli.common import AS_OF_HELP, CliError, Subparsers
+from ledger.cli.common import AS_OF_HELP, CliError, Subparsers, as_of_arg
 from ledger.settings import load_settings
 
 
@@ -17,7 +17,8 @@ def register(subparsers: Subparsers) -> None:
         description="Folds the whole log into a new schema while the live ledger keeps serving, then switches "
                     "readers atomically. With --as-of or --into it builds a named audit schema instead and does "
                     "not switch. Prints the replay certificate of the new build and of the live one.")
-    parser.add_argument("--as-of", metavar="TIME", help=AS_OF_HELP.format(what="only what the ledger knew"))
+    parser.add_argument("--as-of", metavar="TIME", type=as_of_arg,
+                        help=AS_OF_HELP.format(what="only what the ledger knew"))
     parser.add_argument("--by", choices=["recorded", "occurred"], default="recorded",
                         help="as-of by recorded time (default) or by occurred time (bitemporal)")
     parser.add_argument("--into", metavar="NAME", help="name of the audit schema (lower-case, digits, '_')")
@@ -45,21 +46,19 @@ class _Meter:
 async def _run(args: argparse.Namespace) -> int:
     from ledger.logpump import PumpError
     from ledger.projection import catalog
-    from ledger.projection.asof import parse_as_of
+    from ledger.projection.asof import AsOf
     from ledger.projection.build import build, same_point_certificates
     from ledger.projection.certificate import certificate
     from ledger.projection.session import database, event_log
 
     settings = load_settings()
-    try:
-        as_of = parse_as_of(args.as_of) if args.as_of else None
-    except ValueError as err:
-        raise CliError(f"--as-of: {err}") from None
-    if as_of is not None and not args.into:
-        raise CliError("--as-of needs --into NAME: an as-of ledger is an audit schema, never the live one")
-    at = as_of.at if as_of is not None else None
-    if as_of is not None:  # the auditor's record of how TIME was read
-        print(f"replay: {as_of.describe()}, by {args.by} time", file=sys.stderr, flush=True)
+    as_of: AsOf | None = args.as_of
+    at = None
+    if as_of is not None:
+        if not args.into:
+            raise CliError("--as-of needs --into NAME: an as-of ledger is an audit schema, never the live one")
+        at = as_of.at
+        print(f"replay: {as_of.describe()}, by {args.by} time", file=sys.stderr, flush=True)  # how TIME was read
     async with event_log(settings) as log, database(settings) as conn:
         meter = _Meter(await log.last_seq())
         try:

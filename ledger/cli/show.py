@@ -9,7 +9,7 @@ import json
 import sys
 from typing import Any
 
-from ledger.cli.common import AS_OF_HELP, CliError, Subparsers
+from ledger.cli.common import AS_OF_HELP, CliError, Subparsers, as_of_arg
 from ledger.settings import load_settings
 
 
@@ -17,7 +17,7 @@ def register(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser("show", help="print a project's ledger entry: stages, blockers, deadlines")
     parser.add_argument("project")
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--as-of", metavar="TIME",
+    group.add_argument("--as-of", metavar="TIME", type=as_of_arg,
                        help=AS_OF_HELP.format(what="as the ledger stood (folded from the log)"))
     group.add_argument("--schema", metavar="NAME", help="read from a named build (e.g. an as-of audit schema)")
     parser.add_argument("--by", choices=["recorded", "occurred"], default="recorded", help="with --as-of")
@@ -49,18 +49,15 @@ async def _run(args: argparse.Namespace) -> int:
 
     from ledger.clock import SystemClock, local_date
     from ledger.projection import catalog, query
-    from ledger.projection.asof import parse_as_of
+    from ledger.projection.asof import AsOf
     from ledger.projection.session import database, event_log
 
     settings = load_settings()
     # Overdue is judged on the day the ledger is read as of (an audit's "on 1 March"), else today.
     judged_on: dt.date | None = None
     heading: str | None = None
-    if args.as_of:
-        try:
-            as_of = parse_as_of(args.as_of)
-        except ValueError as err:
-            raise CliError(f"--as-of: {err}") from None
+    if args.as_of is not None:
+        as_of: AsOf = args.as_of
         judged_on, heading = local_date(as_of.at), f"{as_of.describe()}, by {args.by} time"
         async with event_log(settings) as log:
             project = await query.as_of(log, args.project, as_of.at, args.by)

@@ -39,22 +39,34 @@ META_DDL = [
 _LOCK = 73_310_001  # advisory lock serialising catalog DDL between processes
 
 
+TODAY = "ledger_meta.today()"
+"""SQL: the bureau's date today (Asia/Shanghai)."""
+
+
+def judged(schema: str, today: str = TODAY) -> dict[str, str]:
+    """SELECTs of a build's tables with the columns readers see but the tables do not store: overdue
+    (judged on `today`, SQL for a date) and the departments' rates and rank. The live views are these
+    on the live build; the read API uses them on an audit build, judged on its as-of day."""
+    s = q(schema)
+    rate = "{0}::numeric / nullif(d.completed, 0)"
+    return {
+        "projects": f"SELECT p.*, (NOT p.withdrawn AND p.next_due_on < {today}) AS overdue FROM {s}.projects p",
+        "project_stages": f"SELECT t.*, (t.status = 'open' AND NOT t.suspended AND t.due_on < {today}) AS overdue "
+                          f"FROM {s}.project_stages t",
+        "project_blockers": f"SELECT b.*, (b.status = 'open' AND b.due_on < {today}) AS overdue "
+                            f"FROM {s}.project_blockers b",
+        "department_month": f"""SELECT d.*, round({rate.format('d.on_time')}, 4) AS on_time_rate,
+              round({rate.format('d.early')}, 4) AS early_rate,
+              rank() OVER (PARTITION BY d.month ORDER BY {rate.format('d.on_time')} DESC,
+                           {rate.format('d.early')} DESC, d.completed DESC) AS rank
+            FROM {s}.department_month d""",
+    }
+
+
 def view_sql(schema: str) -> list[str]:
     s = q(schema)
-    today = "ledger_meta.today()"
     return [
-        f"""CREATE OR REPLACE VIEW ledger.projects AS SELECT p.*,
-              (NOT p.withdrawn AND p.next_due_on < {today}) AS overdue FROM {s}.projects p""",
-        f"""CREATE OR REPLACE VIEW ledger.project_stages AS SELECT t.*,
-              (t.status = 'open' AND NOT t.suspended AND t.due_on < {today}) AS overdue FROM {s}.project_stages t""",
-        f"""CREATE OR REPLACE VIEW ledger.project_blockers AS SELECT b.*,
-              (b.status = 'open' AND b.due_on < {today}) AS overdue FROM {s}.project_blockers b""",
-        f"""CREATE OR REPLACE VIEW ledger.department_month AS SELECT d.*,
-              round(d.on_time::numeric / nullif(d.completed, 0), 4) AS on_time_rate,
-              round(d.early::numeric / nullif(d.completed, 0), 4) AS early_rate,
-              rank() OVER (PARTITION BY d.month ORDER BY d.on_time::numeric / nullif(d.completed, 0) DESC,
-                           d.early::numeric / nullif(d.completed, 0) DESC, d.completed DESC) AS rank
-            FROM {s}.department_month d""",
+        *(f"CREATE OR REPLACE VIEW ledger.{table} AS {select}" for table, select in judged(schema).items()),
         f"CREATE OR REPLACE VIEW ledger.permits AS SELECT * FROM {s}.permits",
         f"CREATE OR REPLACE VIEW ledger.alerts AS SELECT * FROM {s}.alerts",
         f"CREATE OR REPLACE VIEW ledger.archive AS SELECT * FROM {s}.archive",

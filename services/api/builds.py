@@ -2,8 +2,9 @@
 
 A name is only used after the catalog (`ledger_meta.builds`) confirms a ready build of that name,
 and then only through `schema.q()`, which re-checks it: nothing unchecked reaches the SQL.
-The live views compute `overdue` (and the ranking); for a named build the same columns are
-computed here, so every query sees one shape whichever build it reads.
+The live views compute `overdue` (and the ranking); for a named build the same SELECTs
+(`catalog.judged`) are used as subqueries, judged on its as-of day, so every query sees one shape
+whichever build it reads.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from ledger.projection import catalog
 from ledger.projection.schema import q
 from services.api.errors import ApiError, bad_parameter
 
-TODAY = "ledger_meta.today()"
-
 
 def judged_on(day: dt.date | None) -> str:
     """SQL for the day a build's figures are judged on: its as-of day (Shanghai) for an audit build, else
@@ -28,7 +27,7 @@ def judged_on(day: dt.date | None) -> str:
     `day` comes from the catalog (resolve() reads it with the build's status) as a date, never from request
     text; its ISO form is digits and dashes only, so the literal needs no quoting beyond its own quotes."""
     if day is None:
-        return TODAY
+        return catalog.TODAY
     if type(day) is not dt.date:  # a datetime is a date too, and its isoformat() carries a time
         raise TypeError(f"the as-of day must be a datetime.date, not {type(day).__name__}")
     return f"'{day.isoformat()}'::date"
@@ -67,20 +66,13 @@ def named(schema: str, *, as_of_day: dt.date | None) -> Build:
     The fragments read nothing from the catalog: the day is a literal, so a query does not re-read
     `ledger_meta.builds` once per fragment it uses."""
     s = q(schema)
-    rate = "{0}::numeric / nullif(d.completed, 0)"
-    today = judged_on(as_of_day)
+    selects = catalog.judged(schema, judged_on(as_of_day))
     return Build(
         name=schema,
-        projects=f"(SELECT p.*, (NOT p.withdrawn AND p.next_due_on < {today}) AS overdue FROM {s}.projects p)",
-        project_stages=f"(SELECT t.*, (t.status = 'open' AND NOT t.suspended AND t.due_on < {today}) AS overdue "
-                       f"FROM {s}.project_stages t)",
-        project_blockers=f"(SELECT b.*, (b.status = 'open' AND b.due_on < {today}) AS overdue "
-                         f"FROM {s}.project_blockers b)",
-        department_month=f"""(SELECT d.*, round({rate.format('d.on_time')}, 4) AS on_time_rate,
-              round({rate.format('d.early')}, 4) AS early_rate,
-              rank() OVER (PARTITION BY d.month ORDER BY {rate.format('d.on_time')} DESC,
-                           {rate.format('d.early')} DESC, d.completed DESC) AS rank
-            FROM {s}.department_month d)""",
+        projects=f"({selects['projects']})",
+        project_stages=f"({selects['project_stages']})",
+        project_blockers=f"({selects['project_blockers']})",
+        department_month=f"({selects['department_month']})",
         permits=f"{s}.permits",
         alerts=f"{s}.alerts",
         archive=f"{s}.archive",

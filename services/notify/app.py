@@ -111,19 +111,24 @@ async def running(event_log: EventLog, database_url: str, *, schema: str,
         n = Notify(scheduler, projector, workers, recorder, tasks=tasks)
         await listen_conn.add_listener(wake_channel(schema), scheduler.wake)
         last = await event_log.last_seq()
-        tasks.append(asyncio.create_task(_projector_loop(projector, event_log, f"notify-view:{schema}")))
-        tasks.extend(asyncio.create_task(w.run()) for w in workers.values())
-        recording = asyncio.create_task(recorder.run())
+        tasks.append(asyncio.create_task(_projector_loop(projector, event_log, f"notify-view:{schema}"),
+                                         name="notify view projector"))
+        tasks.extend(asyncio.create_task(w.run(), name=f"notify delivery to {name}") for name, w in workers.items())
+        recording = asyncio.create_task(recorder.run(), name="notify recorder")
         tasks.append(recording)
+        # Its own task, so that a claim round held up (lease recovery reading the log) never holds it up.
+        tasks.append(asyncio.create_task(scheduler.renew_forever(), name="notify lease renewal"))
 
         async def schedule() -> None:
             await _gate(n, pool, schema, last)
             await scheduler.run()
 
-        scheduling = asyncio.create_task(schedule())
+        scheduling = asyncio.create_task(schedule(), name="notify scheduler")
         tasks.append(scheduling)
         yield n
         await cancel_and_wait([scheduling])  # claim nothing new while the record catches up
+        # Renewal goes on while the record catches up: the rows still held keep their leases until they are
+        # on the record (or the drain runs out); it stops with the rest, below.
         if not recording.done():
             with contextlib.suppress(TimeoutError):
                 await within(recorder.drained(), DRAIN_SECONDS)

@@ -10,11 +10,16 @@ it never polls faster than that.
 Leases are kept while held: every `lease / 3` the replica extends the lease of every row it still
 holds (queued, being sent, or delivered and waiting for its record), so another replica never takes
 over an alert that this one is still working on — e.g. one whose record cannot be appended for longer
-than the lease. Only a replica that stops renewing (it died, or lost Postgres) lets its leases run out.
+than the lease. Renewal is a loop of its own (`renew_forever`), not a step of the claim loop: a claim
+round can be held up for long (lease recovery reads each project's history from NATS, seconds per
+project exactly when NATS is unreachable), and renewal must not wait for it. Only a replica that stops
+renewing (it died, or lost Postgres) lets its leases run out.
 
 Back-pressure: at most `max_pending` claimed alerts wait in this replica's delivery queues. When a
-receiver is slow or down, claiming stops instead of piling up rows whose leases would run out in
-the queue (and be claimed again — by this replica as a "recovered" duplicate, or by another one).
+receiver is slow or down, claiming stops until deliveries make room. Queued rows keep their leases
+(they are held, so renewed): the bound is on memory and on send latency — an alert claimed now is sent
+after at most that many queued ahead of it, and what this replica cannot take now stays `pending`,
+free for another replica to claim.
 """
 
 from __future__ import annotations
@@ -72,7 +77,7 @@ class Scheduler:
         self.me = f"notify-{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
         self._full = False
-        self._renew_at: dt.datetime | None = None  # when the held leases are next extended
+        self._moved = asyncio.Event()  # set by `wake()`: the renewal loop looks at the clock again
         self.claimed = 0
         self.renewed = 0  # leases extended (rows)
         self.ticks = 0  # completed claim rounds (tests wait on it instead of sleeping)
@@ -81,6 +86,7 @@ class Scheduler:
 
     def wake(self, *_: object) -> None:
         self._wake.set()
+        self._moved.set()
 
     def pending(self) -> int:
         return sum(len(w.pending_keys) for w in self.workers.values())
@@ -93,7 +99,6 @@ class Scheduler:
         """Extend the lease of every row this replica holds (still `sending`, still claimed by it)."""
         held = self.held()
         now = self.clock.now()
-        self._renew_at = now + dt.timedelta(seconds=self.lease / 3)
         if not held:
             return 0
         async with self.pool.acquire() as conn:
@@ -170,27 +175,40 @@ class Scheduler:
                             c.item.alert_key)
                 worker.offer(c)
 
+    async def renew_forever(self) -> None:
+        """Renew the held leases every `lease / 3` of the clock, on its own (see the module's docstring):
+        a claim round stuck on the log must not let them run out. After a failure, again soon: a lease
+        lasts three renewals. The pause ends by the clock (a test's clock moves when it says so) or by the
+        loop's monotonic time, whichever comes first (a wall clock stepped back does not delay renewal);
+        wake-ups (`wake()`) only make it look at the clock again."""
+        loop = asyncio.get_running_loop()
+        while True:
+            began, began_loop = self.clock.now(), loop.time()  # the pause counts from here, however long renew takes
+            try:
+                await self.renew()
+                pause = self.lease / 3
+            except (OSError, asyncpg.PostgresError) as err:
+                pause = min(5.0, self.lease / 30)
+                log.warning("could not extend the leases of %d held alerts (%r); trying again shortly",
+                            len(self.held()), err)
+            due, until = began + dt.timedelta(seconds=pause), began_loop + pause
+            while (left := min((due - self.clock.now()).total_seconds(), until - loop.time())) > 0:
+                self._moved.clear()
+                await wait_set(self._moved, left)
+
     async def run(self) -> None:
+        """Claim rounds, until cancelled. Leases are renewed by `renew_forever`, a task of its own."""
         while True:
             self._wake.clear()
-            if self._renew_at is None or self.clock.now() >= self._renew_at:
-                try:
-                    await self.renew()
-                except (OSError, asyncpg.PostgresError) as err:  # soon again: a lease lasts three renewals
-                    self._renew_at = self.clock.now() + dt.timedelta(seconds=min(5.0, self.lease / 30))
-                    log.warning("could not extend the leases of %d held alerts (%r); trying again shortly",
-                                len(self.held()), err)
             claimed = await self.tick()
             self.ticks += 1
-            renew_in = (self._renew_at - self.clock.now()).total_seconds() if self._renew_at else SAFETY_WAKE_S
             if self._full:  # the queues are full: wait until deliveries make room (or the safety wake)
-                await wait_set(self._wake, max(0.0, min(renew_in, SAFETY_WAKE_S)))
+                await wait_set(self._wake, SAFETY_WAKE_S)
                 continue
             if claimed >= self.batch:
                 continue
             at = await self.next_instant()
             delay = SAFETY_WAKE_S if at is None else (at - self.clock.now()).total_seconds()
-            delay = min(delay, renew_in)
             if delay <= 0:
                 if claimed:
                     continue

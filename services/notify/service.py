@@ -38,6 +38,6 @@ async def run(settings: Settings) -> None:
             ended = await until_set_or_ended(stop, replica.tasks)
             if ended is not None:  # the replica's loops run until it stops: one that ended has failed
                 ended.result()
-                raise RuntimeError(f"notify loop {ended.get_name()} stopped")
+                raise RuntimeError(f"loop {ended.get_name()!r} stopped")  # e.g. "notify lease renewal"
     finally:
         await nc.drain()

@@ -13,6 +13,7 @@ from litestar.testing import AsyncTestClient
 
 from contracts.subjects import Subjects
 from ledger.cli.demo import load_demo
+from ledger.clock import BUREAU_TZ
 from ledger.settings import Settings
 from services.api.app import create_app
 from services.api.auth import Holder
@@ -22,7 +23,6 @@ from tests.api.system import System, caught_up, running_system
 VIEWER = "viewer-token-0123456789abcdef"
 OPERATOR = "operator-token-0123456789abcdef"
 HOLDERS = [Holder(name="v", token=VIEWER, role="viewer"), Holder(name="o", token=OPERATOR, role="operator")]
-SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 PREFIX = Subjects(prefix="api" + uuid.uuid4().hex[:8])
 
 
@@ -53,7 +53,7 @@ async def fill(conn: asyncpg.Connection) -> None:
     today: dt.date = await conn.fetchval("SELECT ledger_meta.today()")
     month = today.replace(day=1)
     await conn.execute("UPDATE ledger_meta.builds SET as_of = $1, as_of_by = 'recorded' WHERE name = 'audit_then'",
-                       dt.datetime.combine(today - dt.timedelta(days=5), dt.time(), tzinfo=SHANGHAI))
+                       dt.datetime.combine(today - dt.timedelta(days=5), dt.time(), tzinfo=BUREAU_TZ))
     projects, stages, blockers = [], [], []
     for i in range(1, 31):
         pid = f"P-{i:03d}"

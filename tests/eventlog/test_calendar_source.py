@@ -13,11 +13,9 @@ import datetime as dt
 import nats.errors
 import pytest
 import tenacity
-from nats.aio.client import Client as NATS
 
-from contracts.subjects import Subjects
 from ledger.calendar_log import CalendarSource
-from ledger.eventlog import EventLog, provision
+from ledger.eventlog import EventLog
 from ledger.workdays import UnknownYear, WorkingCalendar
 from tests.factories import calendar_2027
 from tests.faults import Fault, faulty
@@ -28,12 +26,6 @@ NEW_YEARS_EVE = dt.date(2026, 12, 31)
 
 def first_working_day_of_2027(calendar: WorkingCalendar) -> dt.date:
     return calendar.add_working_days(NEW_YEARS_EVE, 1)  # raises UnknownYear without 2027's schedule
-
-
-@pytest.fixture
-async def log(nc: NATS, subjects: Subjects) -> EventLog:
-    await provision(nc.jetstream(), subjects)
-    return EventLog(nc, subjects)
 
 
 async def test_a_year_published_while_no_notice_arrived_is_found_in_the_log(log: EventLog) -> None:

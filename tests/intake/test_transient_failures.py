@@ -29,16 +29,18 @@ class Fresh:
         return True
 
 
-def ports(error: BaseException) -> Ports:
+def ports(error: BaseException) -> tuple[Ports, Fault]:
     """Ports failing the way a leader election, a lost server or a Postgres restart does: NATS errors from
-    every load and append of the event log, Postgres errors from every key look-up."""
+    every load and append of the event log, Postgres errors from every key look-up. The Fault is returned
+    too, so a test can tell the injected failure was hit (the log behind it is None: any other call to it
+    fails with an AttributeError, which would also come out as internal_error)."""
     down = Fault(error, down=True)
     if isinstance(error, asyncpg.PostgresError):
         log, keys = cast(EventLog, Faulty(None)), faulty(NoKeys(), lookup=down)
     else:
         log, keys = cast(EventLog, Faulty(None, load_project=down, append=down)), NoKeys()
     return Ports(log=log, keys=keys, freshness=Fresh(), stages=cast(Any, None),
-                 clock=FixedClock(dt.datetime(2026, 3, 2, 2, tzinfo=dt.UTC)), allowed={"window": ()})
+                 clock=FixedClock(dt.datetime(2026, 3, 2, 2, tzinfo=dt.UTC)), allowed={"window": ()}), down
 
 
 @pytest.mark.parametrize("error", [
@@ -52,8 +54,10 @@ def ports(error: BaseException) -> Ports:
     asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
 ])
 async def test_a_transient_failure_is_answered_unavailable_with_nothing_written(error: BaseException) -> None:
-    receipt = await process(b.raw(b.submit_app("P-failover")), "window", ports(error))
+    failing, fault = ports(error)
+    receipt = await process(b.raw(b.submit_app("P-failover")), "window", failing)
     assert isinstance(receipt, Rejected) and receipt.code == "unavailable"
+    assert fault.failed == 1  # the injected failure was hit, once: nothing retries it within the submission
     assert "retry with the same idempotency_key" in receipt.message
 
 
@@ -63,8 +67,10 @@ async def test_a_transient_failure_is_answered_unavailable_with_nothing_written(
     asyncpg.exceptions.DatabaseDroppedError("database \"ledger\" is being dropped"),
 ])
 async def test_a_bug_or_a_permanent_failure_is_still_reported_as_internal_error(error: BaseException) -> None:
-    receipt = await process(b.raw(b.submit_app("P-bug")), "window", ports(error))
+    failing, fault = ports(error)
+    receipt = await process(b.raw(b.submit_app("P-bug")), "window", failing)
     assert isinstance(receipt, Rejected) and receipt.code == "internal_error"
+    assert fault.failed == 1  # the injected error was raised, not an AttributeError of the log behind the fault
 
 
 class BrokenRejectedStream:
@@ -73,6 +79,8 @@ class BrokenRejectedStream:
 
 
 async def test_a_rejection_that_cannot_be_recorded_is_answered_unavailable_so_the_retry_is_recorded() -> None:
-    receipt = await answer(b"{not json", "window", ports(KeyError("unused")), BrokenRejectedStream(), {})
+    failing, fault = ports(KeyError("unused"))
+    receipt = await answer(b"{not json", "window", failing, BrokenRejectedStream(), {})
     assert isinstance(receipt, Rejected) and receipt.code == "unavailable"
     assert "refused (malformed)" in receipt.message and "retry with the same idempotency_key" in receipt.message
+    assert fault.failed == 0  # refused before any port was asked

@@ -14,7 +14,7 @@ from ledger.waits import cancel_and_wait, within
 from services.notify.channels.base import AlertItem, Channel, ChannelError
 from services.notify.config import Target, Transport
 from services.notify.delivery import Claimed, Outcome, TargetWorker
-from tests.waiting import eventually
+from tests.waiting import until
 
 
 class FlakyChannel:
@@ -91,10 +91,6 @@ async def test_a_stopped_worker_cancels_its_sends_in_flight() -> None:
                           FixedClock(dt.datetime(2026, 9, 29, 1, tzinfo=dt.UTC)), report)
     running = asyncio.create_task(worker.run())
     worker.offer(Claimed(item(1), "hook", "webhook", "http://receiver.invalid"))
-
-    async def sending() -> bool | None:
-        return True if channel.sending else None
-
-    await eventually(sending, what="the send started")
+    await until(lambda: bool(channel.sending), what="the send started")
     await within(cancel_and_wait([running]), 5.0)
     assert channel.cancelled == 1 and not worker._tasks

@@ -19,8 +19,6 @@ from ledger.projection.build import as_of_filter, build
 from tests.cli import ledger_cli, ledger_env
 from tests.projections.workload import append_all, commits
 
-CST = dt.timezone(dt.timedelta(hours=8))
-
 
 def _nanos(at: dt.datetime) -> int:
     return (at - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1) * 1000
@@ -40,27 +38,27 @@ def test_a_date_alone_means_up_to_the_end_of_that_day_in_the_bureaus_zone() -> N
     as_of = parse_as_of("2026-03-01")
 
     assert as_of.day == dt.date(2026, 3, 1)
-    assert as_of.at == dt.datetime(2026, 3, 1, 23, 59, 59, 999_999, tzinfo=CST)
+    assert as_of.at == dt.datetime(2026, 3, 1, 23, 59, 59, 999_999, tzinfo=BUREAU_TZ)
     assert local_date(as_of.at) == dt.date(2026, 3, 1)  # an audit build's as-of day is still 1 March
     assert as_of.describe() == "as of 2026-03-01 end of day (before 2026-03-02T00:00:00+08:00)"
 
 
 def test_a_date_alone_includes_everything_recorded_that_day_and_nothing_from_the_next() -> None:
-    midnight = dt.datetime(2026, 3, 2, tzinfo=CST)
+    midnight = dt.datetime(2026, 3, 2, tzinfo=BUREAU_TZ)
     # the log's times come in nanoseconds and are floored to microseconds: the boundary is exact
     last_nanosecond = from_unix_nanos(_nanos(midnight) - 1)
     next_day = from_unix_nanos(_nanos(midnight))
 
-    assert _kept(dt.datetime(2026, 3, 1, tzinfo=CST), "2026-03-01")
-    assert _kept(dt.datetime(2026, 3, 1, 12, tzinfo=CST), "2026-03-01")
+    assert _kept(dt.datetime(2026, 3, 1, tzinfo=BUREAU_TZ), "2026-03-01")
+    assert _kept(dt.datetime(2026, 3, 1, 12, tzinfo=BUREAU_TZ), "2026-03-01")
     assert _kept(last_nanosecond, "2026-03-01")
     assert not _kept(next_day, "2026-03-01")
     assert not _kept(midnight + dt.timedelta(hours=1), "2026-03-01")
-    assert not _kept(dt.datetime(2026, 3, 1, 12, tzinfo=CST), "2026-02-28")
+    assert not _kept(dt.datetime(2026, 3, 1, 12, tzinfo=BUREAU_TZ), "2026-02-28")
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
-    ("2026-03-01T00:00:00+08:00", dt.datetime(2026, 3, 1, tzinfo=CST)),
+    ("2026-03-01T00:00:00+08:00", dt.datetime(2026, 3, 1, tzinfo=BUREAU_TZ)),
     ("2026-03-01T00:00", dt.datetime(2026, 3, 1, tzinfo=BUREAU_TZ)),  # a time, not a date: that very instant
     ("2026-03-01T09:30:15.5", dt.datetime(2026, 3, 1, 9, 30, 15, 500_000, tzinfo=BUREAU_TZ)),
     ("2026-03-01T01:30:00Z", dt.datetime(2026, 3, 1, 1, 30, tzinfo=dt.UTC)),

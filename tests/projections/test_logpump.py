@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -19,14 +18,6 @@ from tests.projections.workload import append_all, commits
 from tests.waiting import eventually
 
 HOLD_AFTER = 200_000  # bytes of the log (~2 MB here) that reach the reader before its connection is held
-
-
-@pytest.fixture
-async def netcut(nats_url: str) -> AsyncIterator[NetCut]:
-    proxy = NetCut(nats_url)
-    await proxy.start()
-    yield proxy
-    await proxy.close()
 
 
 async def _held(proxy: NetCut) -> Link:

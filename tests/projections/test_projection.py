@@ -10,9 +10,7 @@ import gc
 import asyncpg
 import pytest
 
-from contracts.envelope import Commit, Envelope
-from contracts.events import CalendarPublished, Document, StageOpened, StagePassed
-from contracts.types import GENESIS_HASH
+from contracts.events import Document, StageOpened, StagePassed
 from ledger.eventlog import EventLog
 from ledger.projection import catalog, writer
 from ledger.projection.build import build
@@ -22,7 +20,7 @@ from ledger.projection.merkle import Frontier
 from ledger.projection.projector import Projector
 from ledger.projection.schema import TABLES
 from ledger.projection.writer import Fenced, LiveMoved
-from tests.factories import T0, commit_after, envelope, received
+from tests.factories import calendar_2027, commit_after, envelope, received
 from tests.projections.conftest import fill
 from tests.waiting import eventually, waiting_on_lock
 
@@ -31,10 +29,7 @@ async def test_a_build_projects_every_event_into_the_archive_and_the_ledger(
     log: EventLog, conn: asyncpg.Connection
 ) -> None:
     events = await fill(log, 1500)
-    calendar = Commit(commit_id="cal-2027", kind="calendar", key="2027", number=1, prev_hash=GENESIS_HASH, events=[
-        Envelope(event_id="e-cal", project_id=None, occurred_at=T0, actor="办公室", source="operator",
-                 event=CalendarPublished(year=2027, holidays=[dt.date(2027, 1, 1)], workdays=[]))])
-    await log.append(calendar, expected_version=0)
+    await log.append(calendar_2027(), expected_version=0)
     events += 1 + await fill(log, 1500, prefix="Q")
 
     built = await build(conn, log, batch_size=700)

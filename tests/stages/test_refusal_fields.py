@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import NamedTuple
+import re
+from pathlib import Path
+from typing import NamedTuple, get_args
 
 import msgspec
 import pytest
@@ -14,6 +16,8 @@ from contracts import events as ev
 from contracts.codec import encode, workflow_decoder
 from contracts.commands import Submission, WorkflowRequest
 from contracts.events import Document
+from contracts.receipts import ErrorCode
+from services.stages import refusal
 from services.stages.domain import ProjectState
 from services.stages.policy import Policy
 from services.stages.refusal import decode_error_path, json_path
@@ -155,9 +159,23 @@ def test_every_refusal_names_its_field(c: Case, policy: Policy) -> None:
     assert json_path(r.field) == c.path and c.path.startswith("$.")
 
 
+ADAPTERS = {"app.py", "handlers.py"}  # they answer 'malformed' and 'concurrency_exhausted' themselves
+
+
+def codes_the_stages_service_refuses_with() -> set[str]:
+    """Every receipt code spelled out in the stages domain's source (services/stages, less its adapters)."""
+    known = set(get_args(ErrorCode))
+    return {code for path in Path(refusal.__file__).parent.glob("*.py") if path.name not in ADAPTERS
+            for code in re.findall(r'"([a-z_]+)"', path.read_text(encoding="utf-8")) if code in known}
+
+
 def test_the_cases_cover_every_code_the_stages_domain_refuses_with() -> None:
     assert {c.code for c, _ in ALL} == {"unknown_project", "project_withdrawn", "duplicate_project", "invalid_field",
                                         "rule_violation"}
+    # ... and those are the codes the stages service's source refuses with: a new one there needs a case here
+    produced = codes_the_stages_service_refuses_with()
+    assert produced <= set(get_args(ErrorCode))
+    assert produced == {c.code for c, _ in ALL}
 
 
 @pytest.mark.parametrize(("field", "path"), [

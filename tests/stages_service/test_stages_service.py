@@ -17,10 +17,9 @@ from contracts import commands as cmd
 from contracts import events as ev
 from contracts.codec import decode_receipt, encode
 from contracts.commands import Submission, WorkflowRequest
-from contracts.envelope import Commit, Envelope
+from contracts.envelope import Commit
 from contracts.receipts import Accepted, Rejected
 from contracts.subjects import Subjects
-from contracts.types import GENESIS_HASH
 from ledger.calendar_log import CalendarSource
 from ledger.eventlog import AppendResult, EventLog, provision
 from ledger.natsconn import confirm_subscriptions
@@ -30,7 +29,7 @@ from services.stages import app as stages_app
 from services.stages.app import build_broker
 from services.stages.handlers import Ports, handle_workflow, react_to_commit
 from services.stages.policy import load_policy
-from tests.factories import calendar_2027, commit_after, received
+from tests.factories import calendar, calendar_2027, commit_after, received
 from tests.netcut import NetCut
 from tests.waiting import eventually, until
 
@@ -39,12 +38,8 @@ AT = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)  # Monday 2 March 2026, 10:00 
 
 @pytest.fixture
 async def stages(nats_url: str, nc: NATS, subjects: Subjects) -> AsyncIterator[EventLog]:
-    await provision(nc.jetstream(), subjects)
-    log = EventLog(nc, subjects)
-    calendar = CalendarSource(log)
-    await calendar.refresh()
-    broker = build_broker(Settings(nats_url=nats_url, prefix=subjects.prefix),
-                          Ports(log=log, calendar=calendar, policy=load_policy()))
+    log, ports = await _replica(nc, subjects)
+    broker = build_broker(Settings(nats_url=nats_url, prefix=subjects.prefix), ports)
     await broker.start()
     await confirm_subscriptions(broker.connection)
     yield log
@@ -179,8 +174,9 @@ async def _redelivered(nc: NATS, subjects: Subjects) -> bool | None:
 
 
 async def _replica(nc: NATS, subjects: Subjects, received_project: str | None = None) -> tuple[EventLog, Ports]:
-    """One stages replica's log and ports without its broker, so it hears no calendar notice; its calendar
-    read once. With `received_project`, that project's application is in the log first (received at AT)."""
+    """One stages replica's log and ports; without a broker (the `stages` fixture starts one) it hears no
+    calendar notice. Its calendar is read once. With `received_project`, that project's application is in the
+    log first (received at AT)."""
     await provision(nc.jetstream(), subjects)
     log = EventLog(nc, subjects)
     if received_project is not None:
@@ -246,29 +242,24 @@ async def test_a_reaction_needing_a_year_whose_notice_this_replica_missed_opens_
 
 
 async def test_a_calendar_correction_published_while_the_broker_reconnected_is_read_after_it(
-        nats_url: str, nc: NATS, subjects: Subjects) -> None:
+        nc: NATS, subjects: Subjects, netcut: NetCut) -> None:
     # The notice of a publication is a core message. A replica whose connection was down when a year it
     # already had was corrected never heard of it, and decided with the old schedule until it restarted
     # (deciding() finds a year the copy lacks, not a correction of one it has).
     log, ports = await _replica(nc, subjects)
     june_first = dt.date(2026, 6, 1)  # a Monday, a working day in the shipped 2026 schedule
     assert ports.calendar.current.is_working_day(june_first)
-    proxy = NetCut(nats_url)
-    broker = build_broker(Settings(nats_url=await proxy.start(), prefix=subjects.prefix), ports)
+    broker = build_broker(Settings(nats_url=netcut.url, prefix=subjects.prefix), ports)
     await broker.start()
     try:
         await confirm_subscriptions(broker.connection)
-        proxy.cut_all(refuse=True)
+        netcut.cut_all(refuse=True)
         await until(lambda: not broker.connection.is_connected, what="the broker's connection down")
         shipped = WorkingCalendar.default()
-        correction = ev.CalendarPublished(year=2026, holidays=[*shipped.holidays(2026), june_first],
-                                       workdays=list(shipped.workdays(2026)))
-        await log.append(Commit(commit_id="cal-2026-fix", kind="calendar", key="2026", number=1,
-                                prev_hash=GENESIS_HASH,
-                                events=[Envelope(event_id="e-cal-2026-fix", project_id=None, occurred_at=AT,
-                                                 actor="办公室", source="operator", event=correction)]),
-                         expected_version=0)  # its notice reaches no one
-        proxy.refusing = False
+        correction = calendar(2026, [*shipped.holidays(2026), june_first], list(shipped.workdays(2026)), at=AT,
+                              commit_id="cal-2026-fix")
+        await log.append(correction, expected_version=0)  # its notice reaches no one
+        netcut.refusing = False
 
         await until(lambda: not ports.calendar.current.is_working_day(june_first), within=20,
                     what="the correction read after the reconnect")
@@ -276,4 +267,3 @@ async def test_a_calendar_correction_published_while_the_broker_reconnected_is_r
     finally:
         with contextlib.suppress(nats.errors.ConnectionReconnectingError):  # a failed wait leaves it reconnecting
             await broker.stop()
-        await proxy.close()
