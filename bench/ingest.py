@@ -182,10 +182,10 @@ async def main(args: argparse.Namespace) -> None:
             args.profile.mkdir(parents=True, exist_ok=True)
             spies = [await asyncio.create_subprocess_exec(
                 str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(p.pid), "--format", "raw",
-                "--rate", "250", "--nonblocking", "-o", str(args.profile / f"intake-{n}.txt"),
+                "--rate", "1000", "--nonblocking", "-o", str(args.profile / f"intake-{n}.txt"),
                 stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL) for n, p in enumerate(intakes)]
         assert server.process is not None and pg.process is not None
-        meter = CpuMeter({"intake": [p.pid for p in intakes], "nats": [server.process.pid]},
+        meter = CpuMeter({"intake": [p.pid for p in intakes], "nats": [server.process.pid], "bench": [os.getpid()]},
                          with_children={"pg": [pg.process.pid]})
         # Rounds: this machine's speed drifts by ±15 % within minutes, so each round measures raw
         # append and then every path right after it; a path's ratio is the median of its rounds' ratios.
@@ -255,11 +255,12 @@ async def main(args: argparse.Namespace) -> None:
         if steady:
             print(f"{f'request/reply at {args.rate}/s for {args.seconds:g}s':<40}{'':>10}{'':>8}"
                   f"{pct(steady, 50):>9.2f}{pct(steady, 99):>9.2f}")
-        print(f"\nCPU ms per submission during each phase (user + system){'':>2}{'intake':>9}{'nats':>8}{'pg':>8}")
+        print(f"\nCPU ms per submission during each phase (user + system){'':>2}{'intake':>9}{'nats':>8}{'pg':>8}"
+              f"{'bench':>8}")
         for name, used in cpu.items():
             submissions = args.count * args.rounds if name in (RR, INBOUND) else len(steady)
             print(f"{name:<57}" + "".join(f"{used[k] * 1000 / max(submissions, 1):>8.3f}"
-                                          for k in ("intake", "nats", "pg")))
+                                          for k in ("intake", "nats", "pg", "bench")))
     finally:
         for intake in intakes:
             if intake.returncode is None:  # one that died already would raise ProcessLookupError

@@ -60,6 +60,8 @@ class IntakeConfig:
     stages_timeout: float = 5.0
     request_workers: int = 256
     inbound_batch: int = 256
+    inbound_inflight: int = 2
+    """Inbound batches drained at once (inbound.py)."""
     inbound_trim_every: float = TRIM_EVERY_S
     """Seconds between purges of the settled part of the inbound stream (inbound.py)."""
     append_batches: int = 2
@@ -129,10 +131,49 @@ class ProjectOrder:
             del self._first[project]
 
 
+def _settled(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+class ProjectTurns:
+    """Keeps each project's messages in stream order across the batches drained at once (the inbound
+    consumer fetches the next batch while the one before settles): a project's messages in a later batch
+    wait until its messages in the earlier ones are settled."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, asyncio.Future[None]] = {}
+        """project → settled once the latest batch to take a turn on it is done with it"""
+
+    @contextlib.asynccontextmanager
+    async def turn(self, project: str) -> AsyncIterator[None]:
+        before = self._last.get(project)
+        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._last[project] = mine
+        mine.add_done_callback(lambda done: self._forget(project, done))
+        try:
+            if before is not None:
+                await asyncio.shield(before)
+            yield
+        finally:
+            if before is None or before.done():
+                mine.set_result(None)
+            else:  # cancelled while waiting: the next turn still waits for the one before this
+                before.add_done_callback(lambda _: _settled(mine))
+
+    def _forget(self, project: str, done: asyncio.Future[None]) -> None:
+        if self._last.get(project) is done:
+            del self._last[project]
+
+    def __len__(self) -> int:
+        return len(self._last)
+
+
 async def drain(batch: list[Msg], ports: Ports, rejected: RejectedStream, receipts: ReceiptStream,
-                order: ProjectOrder) -> None:
-    """One batch: projects in parallel, each project's messages in stream order (parsed once), none while
-    an earlier one of its project is unsettled (ProjectOrder)."""
+                order: ProjectOrder, turns: ProjectTurns | None = None) -> None:
+    """One batch: projects in parallel, each project's messages in stream order (parsed once), after its
+    messages in batches drained before (ProjectTurns), none while an earlier one of its project is
+    unsettled (ProjectOrder)."""
     order.expire()
     groups: dict[str | int, list[tuple[int, Msg, Submission | Rejected | None]]] = {}
     for i, m in enumerate(batch):
@@ -149,6 +190,13 @@ async def drain(batch: list[Msg], ports: Ports, rejected: RejectedStream, receip
         groups.setdefault(project or i, []).append((seq, m, parsed))  # no project: a group of its own
 
     async def one_project(project: str | None, msgs: list[tuple[int, Msg, Submission | Rejected | None]]) -> None:
+        if project is None or turns is None:
+            await in_order(project, msgs)
+            return
+        async with turns.turn(project):
+            await in_order(project, msgs)
+
+    async def in_order(project: str | None, msgs: list[tuple[int, Msg, Submission | Rejected | None]]) -> None:
         for seq, m, parsed in sorted(msgs, key=lambda t: t[0]):  # redeliveries may come in any order
             if project is not None and order.waits(project, seq):
                 await m.nak(delay=NAK_DELAY_S)
@@ -202,8 +250,9 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
         rejected, receipts = RejectedStream(nc, subjects), ReceiptStream(nc, subjects)
         inbound = InboundConsumer(nc, subjects.inbound_stream, f"{subjects.prefix}.inbound.*", DURABLE,
                                   functools.partial(drain, ports=ports, rejected=rejected, receipts=receipts,
-                                                    order=ProjectOrder()),
+                                                    order=ProjectOrder(), turns=ProjectTurns()),
                                   batch=config.inbound_batch, trim_every=config.inbound_trim_every,
+                                  inflight=config.inbound_inflight,
                                   trim=held[subjects.inbound_stream].retention != api.RetentionPolicy.WORK_QUEUE)
         await inbound.start()
         requests = request_server(nc, config, ports, rejected)

@@ -84,15 +84,18 @@ async def trim_denied(settings: Settings) -> str | None:
 
 class InboundConsumer:
     """Fetches up to `batch` messages of `stream` for the durable consumer `durable` and hands each
-    fetch to `drain`, which acks or naks every message itself. One fetch at a time: the next batch
-    is fetched once this one is settled, so a project's messages are handled in stream order within
-    a fetch; across naks, `drain` keeps the order (app.ProjectOrder)."""
+    fetch to `drain`, which acks or naks every message itself. Up to `inflight` fetches are drained
+    at once: the next batch is fetched while the one before is still being appended and answered
+    (one at a time left the server idle while intake settled each batch, and intake idle while it
+    fetched). `drain` keeps each project's messages in stream order, across batches drained at once
+    (app.ProjectTurns) and across naks (app.ProjectOrder)."""
 
     def __init__(self, nc: NATS, stream: str, subject: str, durable: str,
                  drain: Callable[[list[Msg]], Awaitable[None]], *, batch: int = 256, trim: bool = True,
-                 trim_every: float = TRIM_EVERY_S) -> None:
+                 trim_every: float = TRIM_EVERY_S, inflight: int = 2) -> None:
         self.nc, self.stream, self.subject, self.durable = nc, stream, subject, durable
         self.drain, self.batch, self.trimming, self.trim_every = drain, batch, trim, trim_every
+        self.inflight = inflight
         self._sub: JetStreamContext.PullSubscription | None = None
         self._task: asyncio.Task[None] | None = None
         self._trimmer: asyncio.Task[None] | None = None
@@ -144,19 +147,35 @@ class InboundConsumer:
 
     async def _run(self) -> None:
         assert self._sub is not None
-        while not self._stopping.is_set():
+        draining: set[asyncio.Task[None]] = set()
+        try:
+            while not self._stopping.is_set():
+                if len(draining) >= self.inflight:
+                    await asyncio.wait(draining, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                try:
+                    msgs = await self._sub.fetch(self.batch, timeout=FETCH_WAIT_S)
+                except TimeoutError:  # nats.errors.TimeoutError is one too
+                    continue
+                except nats.errors.Error as err:  # a reconnect in progress, a leader election, …
+                    log.warning("inbound fetch failed (%s); again in %.0fs", err or type(err).__name__, RETRY_S)
+                    await wait_set(self._stopping, RETRY_S)
+                    continue
+                if msgs:
+                    task = asyncio.create_task(self._settle(msgs), name="inbound batch")
+                    draining.add(task)
+                    task.add_done_callback(draining.discard)
+        finally:  # the batches in hand settle before the loop ends (stop() bounds how long that may take)
             try:
-                msgs = await self._sub.fetch(self.batch, timeout=FETCH_WAIT_S)
-            except TimeoutError:  # nats.errors.TimeoutError is one too
-                continue
-            except nats.errors.Error as err:  # a reconnect in progress, a leader election, …
-                log.warning("inbound fetch failed (%s); again in %.0fs", err or type(err).__name__, RETRY_S)
-                await wait_set(self._stopping, RETRY_S)
-                continue
-            if not msgs:
-                continue
-            try:
-                await self.drain(msgs)
-            except Exception:  # an ack or nak that could not be sent: the server redelivers after ack_wait
-                log.exception("inbound batch of %d not settled; its un-acked messages come back after ack_wait",
-                              len(msgs))
+                while draining:
+                    await asyncio.wait(draining)
+            except asyncio.CancelledError:
+                await cancel_and_wait(list(draining))
+                raise
+
+    async def _settle(self, msgs: list[Msg]) -> None:
+        try:
+            await self.drain(msgs)
+        except Exception:  # an ack or nak that could not be sent: the server redelivers after ack_wait
+            log.exception("inbound batch of %d not settled; its un-acked messages come back after ack_wait",
+                          len(msgs))

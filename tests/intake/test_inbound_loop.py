@@ -15,7 +15,7 @@ import nats.errors
 from nats.aio.msg import Msg
 
 from services.intake.inbound import InboundConsumer
-from tests.waiting import eventually
+from tests.waiting import eventually, until
 
 
 class ScriptedPull:
@@ -113,3 +113,50 @@ async def test_the_trimmer_purges_below_each_new_ack_floor_and_outlives_failures
     assert not consumer._trimmer.done()
     await consumer.stop(grace=5)
     assert consumer._trimmer.done()
+
+
+async def test_the_next_batch_is_fetched_and_drained_while_the_one_before_settles() -> None:
+    release = asyncio.Event()
+    entered: list[str] = []
+    settled: list[str] = []
+
+    async def drain(batch: list[Msg]) -> None:
+        names = cast(list[str], batch)
+        entered.extend(names)
+        await release.wait()
+        settled.extend(names)
+
+    consumer = InboundConsumer(cast(Any, None), "IN", "in.*", "intake", drain, inflight=2)
+    pull = ScriptedPull([["a"], ["b"], ["c"]])
+    consumer._sub = cast(Any, pull)
+    consumer._task = asyncio.create_task(consumer._run())
+    await until(lambda: entered == ["a", "b"], within=10, what="batch b in drain while batch a is")
+    for _ in range(10):  # let the loop run as far as it can
+        await asyncio.sleep(0)
+    assert pull.fetches == 2 and entered == ["a", "b"], "no third fetch while two batches are in hand"
+    release.set()
+    await until(lambda: sorted(settled) == ["a", "b", "c"], within=10, what="every batch settled")
+    await consumer.stop(grace=5)
+
+
+async def test_stop_lets_every_batch_in_hand_settle() -> None:
+    release = asyncio.Event()
+    drained: list[str] = []
+
+    async def drain(batch: list[Msg]) -> None:
+        await release.wait()
+        drained.extend(cast(list[str], batch))
+
+    consumer = InboundConsumer(cast(Any, None), "IN", "in.*", "intake", drain, inflight=2)
+    pull = ScriptedPull([["a"], ["b"]])
+    consumer._sub = cast(Any, pull)
+    consumer._task = asyncio.create_task(consumer._run())
+
+    async def both_fetched() -> bool:
+        return pull.fetches >= 2
+    await eventually(both_fetched, within=10, what="two batches in hand")
+    stopping = asyncio.create_task(consumer.stop(grace=10))
+    await asyncio.sleep(0)
+    release.set()
+    await stopping
+    assert sorted(drained) == ["a", "b"]
