@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import os
 import shutil
 import tempfile
 import time
@@ -64,32 +65,36 @@ async def append_phase(url: str, subjects: Subjects, events: int, appenders: int
     return done
 
 
-async def raw_read(log: EventLog, sample: int) -> tuple[float, list[tuple[object, ...]]]:
+async def paged_read(log: EventLog) -> None:
     t = time.perf_counter()
     n = 0
     async for _ in log.read(until_seq=min(30_000, await log.last_seq())):
         n += 1
     say(f"EventLog.read {n:>6,} commits {n / (time.perf_counter() - t):>9,.0f} commits/s (LogReader: direct-get pages)")
-    rows: list[tuple[object, ...]] = []
+
+
+async def raw_read(log: EventLog, sample: int) -> tuple[float, int, list[Recorded]]:
+    """Events/s of a bare ordered push consumer over the whole log, the events read, and the first
+    records holding `sample` events."""
     # The raw baseline is a bare ordered push consumer (not our LogReader, which pages while behind
     # to bound its memory): a callback that decodes each commit, nothing else.
     end = await log.last_seq()
     done = asyncio.Event()
-    events = 0
+    events = held = 0
+    kept: list[Recorded] = []
     t = time.perf_counter()
 
     async def on(msg: Msg) -> None:
-        nonlocal events
+        nonlocal events, held
         seq = msg.metadata.sequence.stream
         if done.is_set() or seq > end:
             return
         rec = Recorded(seq=seq, subject=msg.subject, recorded_at=ack_subject_time(msg.reply or ""),
                        hash=sha256_hex(msg.data), commit=decode_commit(msg.data))
         events += len(rec.commit.events)
-        if len(rows) < sample:
-            batch = Batch(prev_seq=rec.seq - 1)
-            fold_commit(rec, batch, None)
-            rows.extend(batch.archive)
+        if held < sample:  # kept for the raw COPY and projector; their rows are made after the timing
+            kept.append(rec)
+            held += len(rec.commit.events)
         if seq >= end:
             done.set()
 
@@ -97,10 +102,20 @@ async def raw_read(log: EventLog, sample: int) -> tuple[float, list[tuple[object
                                  config=api.ConsumerConfig(deliver_policy=api.DeliverPolicy.ALL),
                                  pending_msgs_limit=-1, pending_bytes_limit=-1)
     await done.wait()
-    await sub.unsubscribe()
     rate = events / (time.perf_counter() - t)
+    await sub.unsubscribe()
     say(f"raw read {events:>9,} events  {rate:>9,.0f} events/s  (ordered push consumer, callback, decode)")
-    return rate, rows
+    return rate, events, kept
+
+
+def archive_rows(records: list[Recorded], sample: int) -> list[tuple[object, ...]]:
+    """The archive rows of the first `sample` events, for the raw COPY and projector."""
+    rows: list[tuple[object, ...]] = []
+    for rec in records:
+        batch = Batch(prev_seq=rec.seq - 1)
+        fold_commit(rec, batch, None)
+        rows.extend(batch.archive)
+    return rows[:sample]
 
 
 async def raw_copy(conn: asyncpg.Connection, rows: list[tuple[object, ...]]) -> float:
@@ -213,9 +228,11 @@ async def main(args: argparse.Namespace) -> None:
         servers.append(pg)
         db_url = pg.url()
     # CPU of the servers this run started (the fold+write and log-pump processes are read apart)
-    meter = CpuMeter({"nats-server": [s.process.pid for s in servers if isinstance(s, NatsServer) and s.process]},
-                     with_children={"postgres": [s.process.pid for s in servers
-                                                 if isinstance(s, PostgresServer) and s.process]})
+    nats_pids = [s.process.pid for s in servers if isinstance(s, NatsServer) and s.process]
+    pg_pids = [s.process.pid for s in servers if isinstance(s, PostgresServer) and s.process]
+    meter = CpuMeter({"nats-server": nats_pids}, with_children={"postgres": pg_pids})
+    # the raw phases' CPU, this process's included (the rebuild's own is read apart, below)
+    raw_meter = CpuMeter({"nats-server": nats_pids, "bench": [os.getpid()]}, with_children={"postgres": pg_pids})
     try:
         admin = await asyncpg.connect(db_url)
         name = "bench_" + uuid.uuid4().hex[:8]
@@ -228,12 +245,26 @@ async def main(args: argparse.Namespace) -> None:
         log = EventLog(nc, subjects)
         conn = await asyncpg.connect(db_url)
         await append_phase(nats_url, subjects, args.events, args.appenders)
-        read_rate, rows = await raw_read(log, args.sample)
+        await paged_read(log)
+        (read_rate, read_events, kept), read_cpu = await measured(raw_meter, raw_read(log, args.sample))
+        rows = archive_rows(kept, args.sample)
+        del kept
         await conn.execute("CREATE SCHEMA bench_src")
         await conn.execute(f"CREATE TABLE bench_src.archive ({', '.join(f'{c} {t}' for c, t in ARCHIVE)}, "
                            "PRIMARY KEY (seq, idx))")
         copy_rate = await raw_copy(conn, rows)
-        proj_rate = await raw_projector(conn, rows)
+        proj_rate, proj_cpu = await measured(raw_meter, raw_projector(conn, rows))
+        # The floor under any rebuild on this machine: it must at least read the log as the raw read does
+        # and write the rows as the raw projector does. Were every core busy with only that:
+        read_us = {k: v / read_events * 1e6 for k, v in read_cpu.items()}
+        proj_us = {k: v / len(rows) * 1e6 for k, v in proj_cpu.items()}
+        bound = cores() / ((sum(read_us.values()) + sum(proj_us.values())) / 1e6)
+        say(f"CPU µs per event: raw read {sum(read_us.values()):.1f} ("
+            + ", ".join(f"{k} {v:.1f}" for k, v in read_us.items()) + f"); raw projector {sum(proj_us.values()):.1f} ("
+            + ", ".join(f"{k} {v:.1f}" for k, v in proj_us.items()) + ")")
+        say(f"bound: reading and writing alone, all {cores()} cores busy → at most {bound:,.0f} events/s = "
+            f"{bound / proj_rate:.2f}× the raw projector, before any fold, hash check, Merkle tree, index or "
+            "certificate")
         del rows
         t = time.perf_counter()
         me = psutil.Process()
@@ -246,6 +277,7 @@ async def main(args: argparse.Namespace) -> None:
         rate = built.events / took
         say(f"REBUILD  {built.events:>9,} events  {rate:>9,.0f} events/s  in {took:.1f}s "
             f"(incl. indexes + certificate)  certificate {built.certificate[:16]}…")
+        say("rebuild phases: " + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in built.phases))
         say(f"ratios: rebuild / raw batched projector = {rate / proj_rate:.2f}×; rebuild / raw read = "
             f"{rate / read_rate:.2f}×; raw COPY / rebuild = {copy_rate / rate:.2f}×; "
             f"1 M events would take ≈ {1_000_000 / rate:.0f}s")

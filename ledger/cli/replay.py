@@ -74,8 +74,8 @@ async def _run(args: argparse.Namespace) -> int:
             print(f"replay: kept {', '.join(built.in_use)}: the live projector writes to it until its next batch "
                   "(a later replay drops it)", file=sys.stderr)
         elapsed = time.monotonic() - meter.start
-        print(f"replay: {built.events} events in {elapsed:.1f}s ({built.events / max(elapsed, 1e-6):,.0f} events/s)",
-              file=sys.stderr)
+        print(f"replay: {built.events} events in {elapsed:.1f}s ({built.events / max(elapsed, 1e-6):,.0f} events/s; "
+              + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in built.phases) + ")", file=sys.stderr)
         live = await catalog.live_schema(conn)
         if live is not None and live != built.schema and at is None:
             # compare at one sequence: the live ledger keeps following the log meanwhile

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import gc
+import time
 from collections.abc import Iterator
 from typing import Literal
 
@@ -31,6 +32,9 @@ class Built(msgspec.Struct, frozen=True, kw_only=True):
     previous: str | None = None
     abandoned: tuple[str, ...] = ()  # half-built schemas of replays that died, dropped before this one
     in_use: tuple[str, ...] = ()  # old builds not dropped: the live projector had not moved off them yet
+    phases: tuple[tuple[str, float], ...] = ()
+    """(phase, seconds) of the build in order: the fold and write, indexes, catching up and switching, the
+    certificate — where a long rebuild spent its time."""
 
 
 def as_of_filter(at: dt.datetime, by: By) -> EventFilter:
@@ -100,10 +104,21 @@ async def _fill(conn: asyncpg.Connection, log: EventLog, schema: str, *, as_of: 
                 until_seq: int | None, switch: bool, progress: Progress | None, batch_size: int, pump: bool,
                 abandoned: tuple[str, ...]) -> Built:
     keep = as_of_filter(as_of, by) if as_of is not None else None
+    phases: list[tuple[str, float]] = []
+    began = time.perf_counter()
+
+    def phase(name: str) -> None:
+        nonlocal began
+        now = time.perf_counter()
+        phases.append((name, now - began))
+        began = now
+
     projector = Projector(conn, log, schema, fresh=True, keep=keep, batch_size=batch_size, pump=pump)
     target = until_seq if until_seq is not None else await log.last_seq()
     await projector.run(until_seq=target, progress=progress)
+    phase("fold and write")
     await catalog.create_indexes(conn, schema)
+    phase("indexes")
     previous = None
     in_use: list[str] = []
     if switch:
@@ -111,10 +126,12 @@ async def _fill(conn: asyncpg.Connection, log: EventLog, schema: str, *, as_of: 
             await projector.run(until_seq=end, progress=progress)
         previous = await catalog.switch_live(conn, schema)
         in_use = await catalog.drop_old_builds(conn, keep={schema} | ({previous} if previous else set()))
+        phase("catch-up and switch")
     cert = await certificate(conn, schema)
     await catalog.finish_build(conn, schema, cert)
+    phase("certificate")
     return Built(schema=schema, applied_seq=projector.applied, events=projector.events, certificate=cert,
-                 previous=previous, abandoned=abandoned, in_use=tuple(in_use))
+                 previous=previous, abandoned=abandoned, in_use=tuple(in_use), phases=tuple(phases))
 
 
 async def same_point_certificates(
