@@ -170,7 +170,7 @@ class ProjectTurns:
 
 
 async def drain(batch: list[Msg], ports: Ports, rejected: RejectedStream, receipts: ReceiptStream,
-                order: ProjectOrder, turns: ProjectTurns | None = None) -> None:
+                order: ProjectOrder, turns: ProjectTurns) -> None:
     """One batch: projects in parallel, each project's messages in stream order (parsed once), after its
     messages in batches drained before (ProjectTurns), none while an earlier one of its project is
     unsettled (ProjectOrder)."""
@@ -190,7 +190,7 @@ async def drain(batch: list[Msg], ports: Ports, rejected: RejectedStream, receip
         groups.setdefault(project or i, []).append((seq, m, parsed))  # no project: a group of its own
 
     async def one_project(project: str | None, msgs: list[tuple[int, Msg, Submission | Rejected | None]]) -> None:
-        if project is None or turns is None:
+        if project is None:
             await in_order(project, msgs)
             return
         async with turns.turn(project):
