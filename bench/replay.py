@@ -277,7 +277,7 @@ async def main(args: argparse.Namespace) -> None:
         rate = built.events / took
         say(f"REBUILD  {built.events:>9,} events  {rate:>9,.0f} events/s  in {took:.1f}s "
             f"(incl. indexes + certificate)  certificate {built.certificate[:16]}…")
-        say("rebuild phases: " + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in built.phases))
+        say(f"rebuild phases: {built.phases_text()}")
         say(f"ratios: rebuild / raw batched projector = {rate / proj_rate:.2f}×; rebuild / raw read = "
             f"{rate / read_rate:.2f}×; raw COPY / rebuild = {copy_rate / rate:.2f}×; "
             f"1 M events would take ≈ {1_000_000 / rate:.0f}s")

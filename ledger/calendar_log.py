@@ -57,6 +57,7 @@ class CalendarSource:
         self._checked_at: float | None = None  # … the last look at the log's calendar keys (or read) began
         self._reading = asyncio.Lock()
         self._catch_ups: set[asyncio.Task[None]] = set()  # running; a replaced one until its cancel is through
+        self._closed = False
 
     async def refresh(self) -> WorkingCalendar:
         """Read every calendar commit again — unless a read that began after this call asked is done by
@@ -81,9 +82,13 @@ class CalendarSource:
         return task
 
     async def _catch_up(self) -> None:
+        if self._closed:  # a reconnect between close() and the broker's stop: nothing to catch up for
+            return
         before = self.current.version
         retrying = tenacity.AsyncRetrying(
-            wait=self.CATCH_UP_WAIT, retry=tenacity.retry_if_exception_type(NATS_TRANSIENT), reraise=True,
+            # a closed connection is closed for good (nats-py gave up reconnecting): no use trying again
+            wait=self.CATCH_UP_WAIT, reraise=True,
+            retry=tenacity.retry_if_exception(lambda e: isinstance(e, NATS_TRANSIENT) and not self.log.nc.is_closed),
             before_sleep=lambda state: log.warning(
                 "reading the calendar after a reconnect failed (%s); trying again in %.1f s",
                 state.outcome.exception() if state.outcome else None,
@@ -101,7 +106,8 @@ class CalendarSource:
                         self.current.version, before)
 
     async def close(self) -> None:
-        """Stop a catch-up still trying (before the log's connection closes)."""
+        """Stop a catch-up still trying, and start none after this (before the log's connection closes)."""
+        self._closed = True
         await cancel_and_wait(self._catch_ups)
 
     async def deciding(self, decide: Callable[[WorkingCalendar], T], *, unknown: type[Exception] = UnknownYear) -> T:

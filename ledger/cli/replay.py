@@ -75,7 +75,7 @@ async def _run(args: argparse.Namespace) -> int:
                   "(a later replay drops it)", file=sys.stderr)
         elapsed = time.monotonic() - meter.start
         print(f"replay: {built.events} events in {elapsed:.1f}s ({built.events / max(elapsed, 1e-6):,.0f} events/s; "
-              + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in built.phases) + ")", file=sys.stderr)
+              + built.phases_text() + ")", file=sys.stderr)
         live = await catalog.live_schema(conn)
         if live is not None and live != built.schema and at is None:
             # compare at one sequence: the live ledger keeps following the log meanwhile

@@ -36,6 +36,10 @@ class Built(msgspec.Struct, frozen=True, kw_only=True):
     """(phase, seconds) of the build in order: the fold and write, indexes, catching up and switching, the
     certificate — where a long rebuild spent its time."""
 
+    def phases_text(self) -> str:
+        """'fold and write 40.7s, indexes 4.8s, …'"""
+        return ", ".join(f"{name} {seconds:.1f}s" for name, seconds in self.phases)
+
 
 def as_of_filter(at: dt.datetime, by: By) -> EventFilter:
     """Events that the ledger knew at `at` (recorded) or that had happened by `at` (occurred)."""

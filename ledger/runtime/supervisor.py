@@ -156,11 +156,11 @@ class Child:
                 self._signal_group(signal.SIGKILL)
                 await process.wait()
         self._signal_group(signal.SIGKILL)
-        await self._drain_output()
-        if self._task is not None:
+        if self._task is not None:  # first: a respawn it was making is killed, and its output read below
             await self._task
-        if process is not None:
-            emit("ledger", f"stopped {self.spec.name} (exit code {process.returncode})")
+        await self._drain_output()
+        if self.process is not None:  # the last process started, which a respawn may have replaced
+            emit("ledger", f"stopped {self.spec.name} (exit code {self.process.returncode})")
 
 
 class Supervisor:

@@ -6,7 +6,8 @@
 - fire-and-forget: durable pull consumer `intake` on the inbound stream (inbound.py, which trims it), batches
   with manual acks — a message is acked only after its receipt is published, and nak'd with a
   delay after a transient outcome (or while an earlier message of its project is, ProjectOrder), so
-  nothing is lost while intake or stages is down.
+  nothing is lost while intake or stages is down; two batches are drained at once, each project's
+  messages still in stream order (drain).
 Nothing connects at import time; `running()` is the lifespan.
 """
 
@@ -31,6 +32,7 @@ from contracts.commands import Submission
 from contracts.receipts import Rejected
 from ledger.clock import Clock, SystemClock
 from ledger.eventlog import EventLog
+from ledger.keyed_lock import KeyedLock
 from ledger.natsconn import confirm_subscriptions, connect
 from ledger.pg import keep_session
 from ledger.settings import Settings
@@ -131,49 +133,15 @@ class ProjectOrder:
             del self._first[project]
 
 
-def _settled(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
-class ProjectTurns:
-    """Keeps each project's messages in stream order across the batches drained at once (the inbound
-    consumer fetches the next batch while the one before settles): a project's messages in a later batch
-    wait until its messages in the earlier ones are settled."""
-
-    def __init__(self) -> None:
-        self._last: dict[str, asyncio.Future[None]] = {}
-        """project → settled once the latest batch to take a turn on it is done with it"""
-
-    @contextlib.asynccontextmanager
-    async def turn(self, project: str) -> AsyncIterator[None]:
-        before = self._last.get(project)
-        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._last[project] = mine
-        mine.add_done_callback(lambda done: self._forget(project, done))
-        try:
-            if before is not None:
-                await asyncio.shield(before)
-            yield
-        finally:
-            if before is None or before.done():
-                mine.set_result(None)
-            else:  # cancelled while waiting: the next turn still waits for the one before this
-                before.add_done_callback(lambda _: _settled(mine))
-
-    def _forget(self, project: str, done: asyncio.Future[None]) -> None:
-        if self._last.get(project) is done:
-            del self._last[project]
-
-    def __len__(self) -> int:
-        return len(self._last)
-
-
 async def drain(batch: list[Msg], ports: Ports, rejected: RejectedStream, receipts: ReceiptStream,
-                order: ProjectOrder, turns: ProjectTurns) -> None:
-    """One batch: projects in parallel, each project's messages in stream order (parsed once), after its
-    messages in batches drained before (ProjectTurns), none while an earlier one of its project is
-    unsettled (ProjectOrder)."""
+                order: ProjectOrder, turns: KeyedLock) -> None:
+    """One batch: projects in parallel, each project's messages in stream order (parsed once), none while
+    an earlier one of its project is unsettled (ProjectOrder). `turns` keeps the order across the batches
+    drained at once (the inbound consumer fetches the next batch while the one before settles): a project's
+    messages in a later batch wait for its messages in the earlier ones (KeyedLock grants a key's turns in
+    the order they were asked for, and every batch asks for all its projects before it first waits).
+    Returns only once every message of the batch is acked or nak'd, or its ack or nak has failed (the
+    server then redelivers it after ack_wait)."""
     order.expire()
     groups: dict[str | int, list[tuple[int, Msg, Submission | Rejected | None]]] = {}
     for i, m in enumerate(batch):
@@ -190,27 +158,36 @@ async def drain(batch: list[Msg], ports: Ports, rejected: RejectedStream, receip
         groups.setdefault(project or i, []).append((seq, m, parsed))  # no project: a group of its own
 
     async def one_project(project: str | None, msgs: list[tuple[int, Msg, Submission | Rejected | None]]) -> None:
-        if project is None:
-            await in_order(project, msgs)
-            return
-        async with turns.turn(project):
-            await in_order(project, msgs)
+        async with turns(project) if project is not None else contextlib.nullcontext():
+            for seq, m, parsed in sorted(msgs, key=lambda t: t[0]):  # redeliveries may come in any order
+                if project is not None and order.waits(project, seq):
+                    await _answer(m, False)
+                    continue
+                source = m.subject.rsplit(".", 1)[-1]
+                try:
+                    done = await settle(m.data, source, ports, rejected, receipts, {SUBJECT_HEADER: m.subject},
+                                        parsed)
+                except Exception:
+                    done = False
+                if project is not None:
+                    order.outcome(project, seq, done)
+                await _answer(m, done)
 
-    async def in_order(project: str | None, msgs: list[tuple[int, Msg, Submission | Rejected | None]]) -> None:
-        for seq, m, parsed in sorted(msgs, key=lambda t: t[0]):  # redeliveries may come in any order
-            if project is not None and order.waits(project, seq):
-                await m.nak(delay=NAK_DELAY_S)
-                continue
-            source = m.subject.rsplit(".", 1)[-1]
-            try:
-                done = await settle(m.data, source, ports, rejected, receipts, {SUBJECT_HEADER: m.subject}, parsed)
-            except Exception:
-                done = False
-            if project is not None:
-                order.outcome(project, seq, done)
-            await (m.ack() if done else m.nak(delay=NAK_DELAY_S))
+    outcomes = await asyncio.gather(*(one_project(key if isinstance(key, str) else None, msgs)
+                                      for key, msgs in groups.items()), return_exceptions=True)
+    for failed in (o for o in outcomes if isinstance(o, Exception)):  # none expected: one_project catches
+        logger.error("inbound batch: a project's messages failed (%r); they come back after ack_wait", failed)
 
-    await asyncio.gather(*(one_project(key if isinstance(key, str) else None, msgs) for key, msgs in groups.items()))
+
+async def _answer(m: Msg, settled: bool) -> None:
+    """Ack a settled message, nak (with a delay) one that is not. One that cannot be sent (the connection
+    is closing or reconnecting) is logged and left to ack_wait: its outcome is already recorded, and a
+    redelivery of an accepted submission is answered as a duplicate, not judged again."""
+    try:
+        await (m.ack() if settled else m.nak(delay=NAK_DELAY_S))
+    except Exception as err:
+        logger.warning("inbound message %s: %s not sent (%r); it comes back after ack_wait",
+                       m.metadata.sequence.stream, "ack" if settled else "nak", err)
 
 
 @contextlib.asynccontextmanager
@@ -250,7 +227,7 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
         rejected, receipts = RejectedStream(nc, subjects), ReceiptStream(nc, subjects)
         inbound = InboundConsumer(nc, subjects.inbound_stream, f"{subjects.prefix}.inbound.*", DURABLE,
                                   functools.partial(drain, ports=ports, rejected=rejected, receipts=receipts,
-                                                    order=ProjectOrder(), turns=ProjectTurns()),
+                                                    order=ProjectOrder(), turns=KeyedLock()),
                                   batch=config.inbound_batch, trim_every=config.inbound_trim_every,
                                   inflight=config.inbound_inflight,
                                   trim=held[subjects.inbound_stream].retention != api.RetentionPolicy.WORK_QUEUE)

@@ -88,7 +88,7 @@ class InboundConsumer:
     at once: the next batch is fetched while the one before is still being appended and answered
     (one at a time left the server idle while intake settled each batch, and intake idle while it
     fetched). `drain` keeps each project's messages in stream order, across batches drained at once
-    (app.ProjectTurns) and across naks (app.ProjectOrder)."""
+    and across naks (app.drain)."""
 
     def __init__(self, nc: NATS, stream: str, subject: str, durable: str,
                  drain: Callable[[list[Msg]], Awaitable[None]], *, batch: int = 256, trim: bool = True,
@@ -116,7 +116,7 @@ class InboundConsumer:
         return [t for t in (self._task, self._trimmer) if t is not None]
 
     async def stop(self, *, grace: float = 10.0) -> None:
-        """Fetch no more; let the batch in hand settle (at most `grace` seconds), then unsubscribe.
+        """Fetch no more; let the batches in hand settle (at most `grace` seconds), then unsubscribe.
         A batch cut short is not lost: its un-acked messages are redelivered after ack_wait."""
         self._stopping.set()
         if self._trimmer is not None:
@@ -165,13 +165,11 @@ class InboundConsumer:
                     task = asyncio.create_task(self._settle(msgs), name="inbound batch")
                     draining.add(task)
                     task.add_done_callback(draining.discard)
-        finally:  # the batches in hand settle before the loop ends (stop() bounds how long that may take)
-            try:
-                while draining:
-                    await asyncio.wait(draining)
-            except asyncio.CancelledError:
-                await cancel_and_wait(list(draining))
-                raise
+            while draining:  # stopping: the batches in hand settle first (stop() bounds how long)
+                await asyncio.wait(draining)
+        except asyncio.CancelledError:  # stop()'s grace is over: the batches' un-acked messages come back
+            await cancel_and_wait(list(draining))
+            raise
 
     async def _settle(self, msgs: list[Msg]) -> None:
         try:

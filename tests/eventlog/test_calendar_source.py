@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+import nats
 import nats.errors
 import pytest
 import tenacity
@@ -119,3 +120,18 @@ async def test_close_stops_a_catch_up_still_trying(log: EventLog, monkeypatch: p
     await until(lambda: down.failed >= 1, what="the catch-up trying")
     await asyncio.wait_for(source.close(), timeout=10)
     assert trying.cancelled()
+
+
+async def test_a_catch_up_ends_when_the_connection_is_closed_for_good_and_none_starts_after_close(
+        log: EventLog, nats_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(CalendarSource, "CATCH_UP_WAIT", tenacity.wait_fixed(0.01))
+    nc = await nats.connect(nats_url)
+    gone = CalendarSource(EventLog(nc, log.subjects))
+    await nc.close()  # as when nats-py gives up reconnecting: every request fails at once, for good
+    await asyncio.wait_for(gone.catch_up(), timeout=10)  # ends, not tried for ever
+    assert gone.reads == 0
+
+    closed = CalendarSource(log)  # a reconnect between close() and the broker's stop
+    await closed.close()
+    await asyncio.wait_for(closed.catch_up(), timeout=10)
+    assert closed.reads == 0, "no read after close()"

@@ -130,33 +130,44 @@ async def test_the_next_batch_is_fetched_and_drained_while_the_one_before_settle
     pull = ScriptedPull([["a"], ["b"], ["c"]])
     consumer._sub = cast(Any, pull)
     consumer._task = asyncio.create_task(consumer._run())
-    await until(lambda: entered == ["a", "b"], within=10, what="batch b in drain while batch a is")
-    for _ in range(10):  # let the loop run as far as it can
-        await asyncio.sleep(0)
-    assert pull.fetches == 2 and entered == ["a", "b"], "no third fetch while two batches are in hand"
-    release.set()
-    await until(lambda: sorted(settled) == ["a", "b", "c"], within=10, what="every batch settled")
-    await consumer.stop(grace=5)
+    try:
+        await until(lambda: len(entered) >= 2, within=10, what="batch b in drain while batch a is")
+        for _ in range(10):  # let the loop run as far as it can
+            await asyncio.sleep(0)
+        assert pull.fetches == 2 and entered == ["a", "b"], "no third fetch while two batches are in hand"
+        release.set()
+        await until(lambda: sorted(settled) == ["a", "b", "c"], within=10, what="every batch settled")
+    finally:
+        release.set()
+        await consumer.stop(grace=5)
 
 
 async def test_stop_lets_every_batch_in_hand_settle() -> None:
-    release = asyncio.Event()
+    gates = {"a": asyncio.Event(), "b": asyncio.Event()}
     drained: list[str] = []
 
     async def drain(batch: list[Msg]) -> None:
-        await release.wait()
-        drained.extend(cast(list[str], batch))
+        name = cast(list[str], batch)[0]
+        await gates[name].wait()
+        drained.append(name)
 
     consumer = InboundConsumer(cast(Any, None), "IN", "in.*", "intake", drain, inflight=2)
     pull = ScriptedPull([["a"], ["b"]])
     consumer._sub = cast(Any, pull)
     consumer._task = asyncio.create_task(consumer._run())
-
-    async def both_fetched() -> bool:
-        return pull.fetches >= 2
-    await eventually(both_fetched, within=10, what="two batches in hand")
-    stopping = asyncio.create_task(consumer.stop(grace=10))
-    await asyncio.sleep(0)
-    release.set()
-    await stopping
+    try:
+        await until(lambda: pull.fetches >= 2, within=10, what="two batches in hand")
+        stopping = asyncio.create_task(consumer.stop(grace=10))
+        await until(consumer._stopping.is_set, within=5, what="the stop begun")
+        gates["a"].set()
+        await until(lambda: drained == ["a"], within=5, what="the first batch settled")
+        for _ in range(10):  # the stop may not end with batch b still in hand
+            await asyncio.sleep(0)
+        assert not stopping.done()
+        gates["b"].set()
+        await stopping
+    finally:
+        for gate in gates.values():
+            gate.set()
+        await consumer.stop(grace=5)
     assert sorted(drained) == ["a", "b"]
