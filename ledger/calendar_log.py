@@ -55,6 +55,7 @@ class CalendarSource:
         self.reads = 0  # reads of the log's calendar commits done
         self._read_at: float | None = None  # monotonic time at which the last successful read began
         self._checked_at: float | None = None  # … the last look at the log's calendar keys (or read) began
+        self._listed: dict[str, int] = {}  # the log's calendar keys and their commits, as the last read listed them
         self._reading = asyncio.Lock()
         self._catch_ups: set[asyncio.Task[None]] = set()  # running; a replaced one until its cancel is through
         self._closed = False
@@ -112,8 +113,12 @@ class CalendarSource:
 
     async def deciding(self, decide: Callable[[WorkingCalendar], T], *, unknown: type[Exception] = UnknownYear) -> T:
         """`decide(current calendar)`; when it raises `unknown` (it met a year the copy in hand lacks), and
-        the log holds a year the copy lacks, read the log's calendar again and decide once more. If the
-        year is unknown still, that `unknown` propagates: the year is really unpublished."""
+        the log took a calendar commit since the copy was read, read the log's calendar again and decide
+        once more. If the year is unknown still, that `unknown` propagates: the year is really unpublished.
+
+        "Took a commit since": the log's calendar keys with their commit counts differ from those the last
+        read listed. Not "the log holds a year the copy lacks": a bad commit the read skipped (see
+        apply_published) is such a year for good, and every miss would read the whole calendar again."""
         asked = time.monotonic()
         held = self.current
         try:
@@ -123,7 +128,7 @@ class CalendarSource:
                 if self._checked_at is None or self._checked_at < asked:
                     began = time.monotonic()
                     years = await self.log.keys("calendar")
-                    if {int(year) for year in years} - set(self.current.known_years):
+                    if years != self._listed:
                         await self._read(years, began)
                     else:
                         self._checked_at = began
@@ -131,14 +136,14 @@ class CalendarSource:
                 raise
         return decide(self.current)
 
-    async def _read(self, years: list[str], began: float) -> None:
-        """Fold every calendar commit of `years` (the log's calendar keys, listed at `began`)."""
+    async def _read(self, years: dict[str, int], began: float) -> None:
+        """Fold every calendar commit of `years` (the log's calendar keys and their commits, listed at `began`)."""
         calendar = self.base
         records: list[Recorded] = []
         for year in years:
             records.extend((await self.log.load("calendar", year)).records)
         for recorded in sorted(records, key=lambda r: r.seq):
             calendar = apply_published(calendar, recorded)
-        self.current, self._read_at = calendar, began
+        self.current, self._read_at, self._listed = calendar, began, years
         self._checked_at = began
         self.reads += 1

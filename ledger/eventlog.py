@@ -275,11 +275,13 @@ class EventLog:
         """The commit at one stream sequence, or None."""
         return await self._get(seq)
 
-    async def keys(self, kind: str) -> list[str]:
-        """Every key of one kind present in the log (e.g. the published calendar years)."""
+    async def keys(self, kind: str) -> dict[str, int]:
+        """Every key of one kind present in the log (e.g. the published calendar years), in order, with
+        its number of commits: a key's count grows with each commit, so two listings differ iff the log
+        took a commit of this kind between them."""
         pattern = f"{self.subjects.prefix}.{kind}.*"
         info = await self.js.stream_info(self.subjects.events_stream, subjects_filter=pattern)
-        return sorted(subject.rsplit(".", 1)[1] for subject in (info.state.subjects or {}))
+        return {subject.rsplit(".", 1)[1]: int(count) for subject, count in sorted((info.state.subjects or {}).items())}
 
     async def last_seq(self) -> int:
         info = await self.js.stream_info(self.subjects.events_stream)

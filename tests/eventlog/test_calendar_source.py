@@ -16,9 +16,9 @@ import pytest
 import tenacity
 
 from ledger.calendar_log import CalendarSource
-from ledger.eventlog import EventLog
+from ledger.eventlog import EventLog, next_commit
 from ledger.workdays import UnknownYear, WorkingCalendar
-from tests.factories import calendar_2027
+from tests.factories import calendar, calendar_2027
 from tests.faults import Fault, faulty
 from tests.waiting import until
 
@@ -66,12 +66,27 @@ async def test_a_year_the_log_lacks_too_is_still_unknown_and_the_calendar_not_re
     assert source.reads == 0  # the log's calendar keys showed nothing the copy lacks: no read
 
 
+async def test_a_bad_calendar_commit_the_read_skipped_is_not_read_again_at_every_miss(log: EventLog) -> None:
+    await log.append(calendar(2027, [dt.date(2028, 1, 1)]), expected_version=0)  # a stray date: skipped when read
+    source = CalendarSource(log)
+    for _ in range(5):
+        with pytest.raises(UnknownYear, match="2027"):
+            await source.deciding(first_working_day_of_2027)
+    assert source.reads == 1  # the first miss read it (and skipped it); the log took nothing since
+
+    good = next_commit(await log.load("calendar", "2027"), commit_id="cal-2027-fixed", key="2027",
+                       events=calendar_2027().events, kind="calendar")
+    await log.append(good, expected_version=1)  # the office publishes a good 2027
+    assert await source.deciding(first_working_day_of_2027) == dt.date(2027, 1, 4)
+    assert source.reads == 2
+
+
 async def test_concurrent_callers_meeting_an_unpublished_year_share_the_look_in_the_log(
         log: EventLog, monkeypatch: pytest.MonkeyPatch) -> None:
     looks = 0
     keys = log.keys
 
-    async def counted(kind: str) -> list[str]:
+    async def counted(kind: str) -> dict[str, int]:
         nonlocal looks
         looks += 1
         return await keys(kind)
