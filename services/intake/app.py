@@ -203,17 +203,12 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
     pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=8, reset=keep_session,
                                      server_settings=PG_SETTINGS)
     tasks: list[asyncio.Task[None]] = []
+    probe: asyncio.Task[None] | None = None
     inbound: InboundConsumer | None = None
     requests: RequestServer | None = None
     group: GroupAppender | None = None
     try:
         held = await streams.provision(nc.jetstream(), subjects)
-        try:  # advice only: serve anyway (nothing is lost, the stream only grows)
-            if problem := await trim_denied(settings):
-                logger.error("%s", problem)
-        except (TimeoutError, nats.errors.Error, OSError) as err:
-            logger.warning("could not probe intake's permission to trim its inbound stream (%s); the trimmer "
-                           "reports a denied purge as it runs", err or type(err).__name__)
         index = KeyIndex(pool, config.schema)
         await index.setup()
         log = EventLog(nc, subjects)
@@ -236,9 +231,12 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
         await requests.start()
         # Ready only once the server holds every subscription (a flush is not: see confirm_subscriptions)
         await confirm_subscriptions(nc)
+        probe = asyncio.create_task(_probe_trim(settings), name="inbound trim probe")
         yield Running(ports=ports, indexer=indexer, inbound=inbound, requests=requests,
                       background=(*tasks, *inbound.tasks))
     finally:
+        if probe is not None:
+            await cancel_and_wait([probe])
         if requests is not None:
             await requests.stop()
         if inbound is not None:
@@ -252,6 +250,18 @@ async def running(config: IntakeConfig) -> AsyncIterator[Running]:
         except TimeoutError:
             pool.terminate()
         await nc.drain()
+
+
+async def _probe_trim(settings: Settings) -> None:
+    """Say what to do when intake may not trim its inbound stream. Advice only, so it runs once intake
+    serves: a denied purge is known only when its request times out (PROBE_TIMEOUT_S), and waiting for
+    that delayed every start with such permissions although nothing is lost (the stream only grows)."""
+    try:
+        if problem := await trim_denied(settings):
+            logger.error("%s", problem)
+    except (TimeoutError, nats.errors.Error, OSError) as err:
+        logger.warning("could not probe intake's permission to trim its inbound stream (%s); the trimmer "
+                       "reports a denied purge as it runs", err or type(err).__name__)
 
 
 async def _until_fresh(indexer: Indexer, tasks: list[asyncio.Task[None]], seconds: float) -> None:

@@ -16,8 +16,8 @@ Every replica trims; the purges are idempotent. A work-queue stream (an older in
 trimmed (trim=False): its acks remove.
 
 Permissions rendered before intake trimmed deny the purge; the stream then only grows until its cap.
-At start-up intake probes the permission once (`trim_denied`, a purge that removes nothing) and says
-what to do; while running, each failed trim is logged.
+Once it serves, intake probes the permission once (`trim_denied`, a purge that removes nothing) and
+says what to do; while running, each failed trim is logged.
 """
 
 from __future__ import annotations

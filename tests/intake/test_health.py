@@ -1,7 +1,8 @@
 """Intake's liveness beyond "the process runs": its health check and its own background tasks.
 
-- Intake probes once at start-up that it may trim its inbound stream, with a purge that removes nothing;
-  with permissions rendered before trimming, it says what to do and serves anyway. The health check
+- Intake probes once, when it serves, that it may trim its inbound stream, with a purge that removes
+  nothing; with permissions rendered before trimming, it says what to do and serves anyway, without
+  waiting for the probe's verdict (a denied purge is known only by its timeout). The health check
   (`ledger.runtime.health intake`) no longer probes it: a check run every few seconds writes nothing.
 - A background task that ends while intake runs (a bug none of its retries expected) ends `Running.serve`
   with its name, so `python -m services.intake` exits non-zero and is restarted.
@@ -24,8 +25,9 @@ from ledger.runtime.auth import ADMIN
 from ledger.runtime.health import check
 from services.intake import streams
 from services.intake.app import DURABLE, Running, running
-from services.intake.inbound import trim_denied
+from services.intake.inbound import PROBE_TIMEOUT_S, trim_denied
 from tests.intake.conftest import AuthServer, intake_config, intake_settings, login, serving_auth
+from tests.waiting import until
 
 
 async def inbound_with_messages(admin: NATS, window: NATS, subjects: Subjects, count: int) -> None:
@@ -59,11 +61,15 @@ async def test_intake_started_with_permissions_that_predate_trimming_says_what_t
         try:
             await provision(admin.jetstream(), subjects)
             await inbound_with_messages(admin, window, subjects, 2)
+            def told() -> list[str]:
+                return [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+
             with caplog.at_level(logging.ERROR, logger="intake"):
                 async with running(intake_config(server, subjects, database_url, pg_schema)):
-                    told = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+                    assert told() == [], "serving before the probe's verdict (known only when it times out)"
+                    await until(lambda: bool(told()), within=PROBE_TIMEOUT_S + 10, what="the probe's verdict")
                     assert any(re.search(r"may not purge its inbound stream .*ledger provision auth", m)
-                               for m in told), told
+                               for m in told()), told()
                     await check("intake", intake_settings(server, subjects))  # healthy: the check writes nothing
         finally:
             await window.close()
