@@ -16,6 +16,7 @@ import asyncio
 import itertools
 import os
 import shutil
+import sys
 import tempfile
 import time
 import uuid
@@ -211,6 +212,28 @@ async def live_lag(log: EventLog, nats_url: str, db_url: str, prefix: str, secon
         f"autovacuum busy in {active} of {samples} samples {busy if busy else ''}")
 
 
+async def start_profile(folder: Path, conn: asyncpg.Connection) -> asyncio.subprocess.Process:
+    """py-spy on this process and its log pump for the rebuild; Postgres's statements counted afresh."""
+    await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    await conn.execute("SELECT pg_stat_statements_reset()")
+    return await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(os.getpid()), "--subprocesses",
+        "--format", "raw", "--rate", "250", "--nonblocking", "-o", str(folder / "rebuild.txt"),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+
+
+async def stop_profile(folder: Path, conn: asyncpg.Connection, spy: asyncio.subprocess.Process) -> None:
+    spy.send_signal(2)  # SIGINT: py-spy writes what it recorded
+    await spy.wait()
+    rows = await conn.fetch(
+        "SELECT calls, total_exec_time, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query "
+        "FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25")
+    lines = [f"{r['total_exec_time'] / 1000:8.2f}s {r['calls']:>8} calls {r['rows']:>10} rows  {r['query']}"
+             for r in rows]
+    (folder / "statements.txt").write_text("\n".join(lines) + "\n")
+    say("statements (Postgres execution time during the rebuild):\n  " + "\n  ".join(lines[:12]))
+
+
 async def main(args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-replay-"))
     servers: list[NatsServer | PostgresServer] = []
@@ -223,7 +246,8 @@ async def main(args: argparse.Namespace) -> None:
         servers.append(ns)
         nats_url = ns.url
     if db_url is None:
-        pg = PostgresServer(tmp / "pg", free_port(), log_file=tmp / "pg.log")
+        options = {"shared_preload_libraries": "pg_stat_statements"} if args.profile else None
+        pg = PostgresServer(tmp / "pg", free_port(), log_file=tmp / "pg.log", options=options)
         pg.start()
         servers.append(pg)
         db_url = pg.url()
@@ -266,11 +290,14 @@ async def main(args: argparse.Namespace) -> None:
             f"{bound / proj_rate:.2f}× the raw projector, before any fold, hash check, Merkle tree, index or "
             "certificate")
         del rows
+        spy = await start_profile(args.profile, conn) if args.profile else None
         t = time.perf_counter()
         me = psutil.Process()
         own = me.cpu_times()
         built, cpu = await measured(meter, build(conn, log, batch_size=args.batch))
         took = time.perf_counter() - t
+        if args.profile and spy is not None:
+            await stop_profile(args.profile, conn, spy)
         after = me.cpu_times()
         cpu["fold+write"] = after.user + after.system - own.user - own.system
         cpu["log pump"] = after.children_user + after.children_system - own.children_user - own.children_system
@@ -302,4 +329,9 @@ if __name__ == "__main__":
     parser.add_argument("--lag-seconds", type=float, default=10.0)
     parser.add_argument("--nats-url")
     parser.add_argument("--database-url")
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="py-spy the rebuild (and its log pump) into this folder, with Postgres's statement times")
+    arguments = parser.parse_args()
+    if arguments.profile:
+        arguments.profile.mkdir(parents=True, exist_ok=True)
+    asyncio.run(main(arguments))
