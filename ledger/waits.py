@@ -35,16 +35,21 @@ async def wait_set(event: asyncio.Event, seconds: float) -> bool:
     return True
 
 
-async def until_set_or_ended(event: asyncio.Event, tasks: Sequence[asyncio.Task[Any]]) -> asyncio.Task[Any] | None:
-    """Wait until `event` is set (returns None) or one of `tasks` ends first (returns it; the first in
-    `tasks`' order if several did). For service loops that only end when the service stops: one that
-    ended before is a failure the caller reports."""
+async def until_set_or_ended(event: asyncio.Event, tasks: Sequence[asyncio.Task[Any]]) -> str | None:
+    """Wait until `event` is set (returns None) or one of `tasks` ends first: returns which one and why,
+    e.g. "inbound fetch loop ended (RuntimeError('…'))" (the first in `tasks`' order if several did).
+    For a service's loops, which only end when it stops: one that ended before is a failure the
+    service reports (and exits non-zero, to be restarted)."""
     stopping = asyncio.ensure_future(event.wait())
     try:
         await asyncio.wait({stopping, *tasks}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         stopping.cancel()
-    return next((t for t in tasks if t.done()), None) if not event.is_set() else None
+    task = next((t for t in tasks if t.done()), None) if not event.is_set() else None
+    if task is None:
+        return None
+    why = "cancelled" if task.cancelled() else repr(task.exception()) if task.exception() else "returned"
+    return f"{task.get_name()} ended ({why})"
 
 
 async def finish_within(tasks: Collection[asyncio.Task[Any]], seconds: float) -> None:

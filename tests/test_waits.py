@@ -44,15 +44,21 @@ async def test_within_returns_the_result_or_raises_timeout() -> None:
         await within(asyncio.Event().wait(), 0.01)
 
 
-async def test_until_set_or_ended_names_the_task_that_ended_or_none_once_the_event_is_set() -> None:
+async def test_until_set_or_ended_says_which_task_ended_and_why_or_none_once_the_event_is_set() -> None:
     stop, forever = asyncio.Event(), asyncio.Event()
     running = asyncio.create_task(forever.wait())
 
     async def fails() -> None:
         raise RuntimeError("loop broke")
 
-    failing = asyncio.create_task(fails())
-    assert await within(until_set_or_ended(stop, [running, failing]), 5) is failing
+    failing = asyncio.create_task(fails(), name="the fetch loop")
+    assert await within(until_set_or_ended(stop, [running, failing]), 5) == \
+        "the fetch loop ended (RuntimeError('loop broke'))"
+    cancelled = asyncio.create_task(forever.wait(), name="the renewal loop")
+    cancelled.cancel()
+    assert await within(until_set_or_ended(stop, [running, cancelled]), 5) == "the renewal loop ended (cancelled)"
+    returned = asyncio.create_task(asyncio.sleep(0), name="the sampler")
+    assert await within(until_set_or_ended(stop, [running, returned]), 5) == "the sampler ended (returned)"
     stop.set()
     assert await within(until_set_or_ended(stop, [running]), 5) is None
     assert not running.done()

@@ -85,11 +85,7 @@ class Running:
         """Until `stop` is set (returns None) or a background task ends first — something none of them
         expected (they retry what they expect), after which intake no longer does all its work: returns
         its name and why."""
-        task = await until_set_or_ended(stop, self.background)
-        if task is None:
-            return None
-        why = "cancelled" if task.cancelled() else repr(task.exception()) if task.exception() else "returned"
-        return f"{task.get_name()} ended ({why})"
+        return await until_set_or_ended(stop, self.background)
 
 
 def request_server(nc: NATS, config: IntakeConfig, ports: Ports, rejected: RejectedStream) -> RequestServer:

@@ -26,6 +26,7 @@ async def run(settings: Settings) -> None:
         config = type(config)(config.targets, config.routes, config.transport, dry_run=True)
     policy = load_policy(settings.notify_policy)
     nc = await connect(settings, name="notify")
+    failure: str | None = None
     try:
         async with running(EventLog(nc, settings.subjects), settings.database_url, schema=settings.notify_schema,
                            config=config, policy=policy, clock=SystemClock()) as replica:
@@ -35,9 +36,11 @@ async def run(settings: Settings) -> None:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
-            ended = await until_set_or_ended(stop, replica.tasks)
-            if ended is not None:  # the replica's loops run until it stops: one that ended has failed
-                ended.result()
-                raise RuntimeError(f"loop {ended.get_name()!r} stopped")  # e.g. "notify lease renewal"
+            # the replica's loops run until it stops: one that ended has failed
+            failure = await until_set_or_ended(stop, replica.tasks)  # e.g. "notify lease renewal ended (…)"
+            if failure is not None:
+                log.critical("%s; stopping so that notify is restarted", failure)
     finally:
         await nc.drain()
+    if failure is not None:  # exit non-zero: the supervisor (or compose's restart policy) starts a fresh one
+        raise SystemExit(1)
