@@ -166,7 +166,7 @@ def codes_the_stages_service_refuses_with() -> set[str]:
     """Every receipt code spelled out in the stages domain's source (services/stages, less its adapters)."""
     known = set(get_args(ErrorCode))
     return {code for path in Path(refusal.__file__).parent.glob("*.py") if path.name not in ADAPTERS
-            for code in re.findall(r'"([a-z_]+)"', path.read_text(encoding="utf-8")) if code in known}
+            for code in re.findall(r"[\"']([a-z_]+)[\"']", path.read_text(encoding="utf-8")) if code in known}
 
 
 def test_the_cases_cover_every_code_the_stages_domain_refuses_with() -> None:
