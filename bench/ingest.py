@@ -31,7 +31,6 @@ import contextlib
 import itertools
 import os
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
@@ -44,7 +43,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import api
 
-from bench.raw import CpuMeter, measured, pct, queue_rate, raw_append_rate
+from bench.raw import CpuMeter, measured, pct, queue_rate, raw_append_rate, start_spy, stop_spy
 from contracts.subjects import Subjects
 from ledger.eventlog import provision
 from ledger.runtime.auth import ADMIN, Source, ensure_secrets, inbox_prefix, render_authorization
@@ -180,10 +179,7 @@ async def main(args: argparse.Namespace) -> None:
         size = len(body())
         if args.profile:
             args.profile.mkdir(parents=True, exist_ok=True)
-            spies = [await asyncio.create_subprocess_exec(
-                str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(p.pid), "--format", "raw",
-                "--rate", "1000", "--nonblocking", "-o", str(args.profile / f"intake-{n}.txt"),
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL) for n, p in enumerate(intakes)]
+            spies = [await start_spy(p.pid, args.profile / f"intake-{n}.txt", rate=1000) for n, p in enumerate(intakes)]
         assert server.process is not None and pg.process is not None
         meter = CpuMeter({"intake": [p.pid for p in intakes], "nats": [server.process.pid], "bench": [os.getpid()]},
                          with_children={"pg": [pg.process.pid]})
@@ -232,8 +228,7 @@ async def main(args: argparse.Namespace) -> None:
             steady, used = await measured(meter, paced(source, args.rate, args.seconds))
             add_cpu(f"request/reply at {args.rate}/s", used)
         for spy in spies:
-            spy.send_signal(signal.SIGINT)
-            await spy.wait()
+            await stop_spy(spy)
         print(f"\nintake ingest benchmark — {args.count} submissions per path and round, {args.rounds} round(s), "
               f"{args.concurrency} concurrent publishers, {size}-byte submissions, sync_interval: always, "
               f"{args.replicas} intake process(es)")

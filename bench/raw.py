@@ -1,15 +1,18 @@
-"""What the benchmarks share: the raw limits (bare JetStream appends, bare queues), a CPU meter
-and percentiles."""
+"""What the benchmarks share: the raw limits (bare JetStream appends, bare queues), a CPU meter,
+a profiler and percentiles."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
+import signal
 import statistics
+import sys
 import time
 import uuid
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import TypeVar
 
 import psutil  # type: ignore[import-untyped]
@@ -18,6 +21,20 @@ from nats.js import api
 from nats.js.client import JetStreamContext
 
 T = TypeVar("T")
+
+
+async def start_spy(pid: int, out: Path, *, rate: int, subprocesses: bool = False) -> asyncio.subprocess.Process:
+    """py-spy recording process `pid` (and its children, with `subprocesses`) into `out`, raw collapsed
+    stacks; stop it with stop_spy, which makes it write the file."""
+    return await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid), "--format", "raw",
+        "--rate", str(rate), "--nonblocking", *(["--subprocesses"] if subprocesses else []), "-o", str(out),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+
+
+async def stop_spy(spy: asyncio.subprocess.Process) -> None:
+    spy.send_signal(signal.SIGINT)  # py-spy writes what it recorded
+    await spy.wait()
 
 
 class CpuMeter:

@@ -16,7 +16,6 @@ import asyncio
 import itertools
 import os
 import shutil
-import sys
 import tempfile
 import time
 import uuid
@@ -28,7 +27,7 @@ import psutil  # type: ignore[import-untyped]
 from nats.aio.msg import Msg
 from nats.js import api
 
-from bench.raw import CpuMeter, cores, measured, pct
+from bench.raw import CpuMeter, cores, measured, pct, start_spy, stop_spy
 from contracts.codec import decode_commit, encode_commit, sha256_hex
 from contracts.envelope import Recorded
 from contracts.subjects import Subjects
@@ -216,22 +215,19 @@ async def start_profile(folder: Path, conn: asyncpg.Connection) -> asyncio.subpr
     """py-spy on this process and its log pump for the rebuild; Postgres's statements counted afresh."""
     await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
     await conn.execute("SELECT pg_stat_statements_reset()")
-    return await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(os.getpid()), "--subprocesses",
-        "--format", "raw", "--rate", "250", "--nonblocking", "-o", str(folder / "rebuild.txt"),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    return await start_spy(os.getpid(), folder / "rebuild.txt", rate=250, subprocesses=True)
 
 
 async def stop_profile(folder: Path, conn: asyncpg.Connection, spy: asyncio.subprocess.Process) -> None:
-    spy.send_signal(2)  # SIGINT: py-spy writes what it recorded
-    await spy.wait()
+    await stop_spy(spy)
     rows = await conn.fetch(
         "SELECT calls, total_exec_time, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query "
         "FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25")
     lines = [f"{r['total_exec_time'] / 1000:8.2f}s {r['calls']:>8} calls {r['rows']:>10} rows  {r['query']}"
              for r in rows]
     (folder / "statements.txt").write_text("\n".join(lines) + "\n")
-    say("statements (Postgres execution time during the rebuild):\n  " + "\n  ".join(lines[:12]))
+    say("statements (Postgres execution time during the rebuild; a COPY's includes waiting for its rows):\n  "
+        + "\n  ".join(lines[:12]))
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -296,9 +292,9 @@ async def main(args: argparse.Namespace) -> None:
         own = me.cpu_times()
         built, cpu = await measured(meter, build(conn, log, batch_size=args.batch))
         took = time.perf_counter() - t
-        if args.profile and spy is not None:
+        after = me.cpu_times()  # before py-spy, a child too, is reaped: its CPU is not the log pump's
+        if spy is not None:
             await stop_profile(args.profile, conn, spy)
-        after = me.cpu_times()
         cpu["fold+write"] = after.user + after.system - own.user - own.system
         cpu["log pump"] = after.children_user + after.children_system - own.children_user - own.children_system
         rate = built.events / took
@@ -330,7 +326,8 @@ if __name__ == "__main__":
     parser.add_argument("--nats-url")
     parser.add_argument("--database-url")
     parser.add_argument("--profile", type=Path, default=None,
-                        help="py-spy the rebuild (and its log pump) into this folder, with Postgres's statement times")
+                        help="py-spy the rebuild (and its log pump) into this folder, with Postgres's statement times "
+                             "(the figures then include the profilers' overhead)")
     arguments = parser.parse_args()
     if arguments.profile:
         arguments.profile.mkdir(parents=True, exist_ok=True)
